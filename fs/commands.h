@@ -1,0 +1,8 @@
+/* binlogfs — the commands of the binlogfs program. Each returns the
+ * process exit status; only main() exits. */
+#ifndef BINLOGFS_COMMANDS_H
+#define BINLOGFS_COMMANDS_H
+
+int cmd_inspect(int argc, char **argv);
+
+#endif
