@@ -43,7 +43,11 @@ typedef struct {
 typedef struct {
     guint n_parts;
     guint16 col[BL_MAX_KEY_PARTS];
-    guint32 prefix[BL_MAX_KEY_PARTS]; /* 0 = whole column; else bytes */
+    /* 0 = whole column; else the number of leading data bytes hashed.
+     * PRIMARY_KEY_WITH_PREFIX gives the prefix in characters, which is
+     * never more bytes than the key compares: hashing it can only make
+     * more values collide, never separate equal ones. */
+    guint32 prefix[BL_MAX_KEY_PARTS];
 } BlKeyDef;
 
 typedef struct {
@@ -132,7 +136,10 @@ gboolean bl_value_size(const BlColumn *c, const guint8 *p, gsize avail, guint32 
  * one row image. Returns FALSE (no key) when a key part is not present in
  * the image or is NULL: NULLs never conflict in a unique key. Strings of
  * non-binary collations are folded (ASCII case, trailing spaces) so that
- * values a case-insensitive key treats as equal hash the same. */
+ * values a case-insensitive key treats as equal hash the same; a string
+ * column whose collation is unknown (0) is folded too. Only ASCII case is
+ * folded: values equal under a collation's accent or non-ASCII case rules
+ * may hash differently. */
 gboolean bl_key_hash(const BlTableMap *tm, guint key_index, const BlKeyDef *k, const BlValue *vals,
                      guint64 *hash);
 
