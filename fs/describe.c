@@ -83,7 +83,7 @@ static void describe_gtid(Out *o, const BlGtid *g)
             g_string_append_printf(f, "%scommit_alter", f->len ? "," : "");
         if (g->flags_extra & BL_FLX_ROLLBACK_ALTER)
             g_string_append_printf(f, "%srollback_alter", f->len ? "," : "");
-        kv_str(o, "flags", f->str, (gssize)f->len);
+        kv_str(o, "gtid_flags", f->str, (gssize)f->len);
         g_string_free(f, TRUE);
         if (g->flags2 & BL_FL_GROUP_COMMIT_ID)
             kv_uint(o, "cid", g->commit_id);
@@ -229,7 +229,7 @@ static gboolean describe_body(Out *o, const BlReader *r, const BlEvent *ev, BlTa
         gsize len;
         if (!bl_decode_checkpoint(ev, fmt, &name, &len, error))
             return FALSE;
-        kv_str(o, "file", name, (gssize)len);
+        kv_str(o, "checkpoint_file", name, (gssize)len);
         return TRUE;
     }
     case BL_ANNOTATE_ROWS_EVENT:
@@ -302,7 +302,7 @@ static gboolean describe_body(Out *o, const BlReader *r, const BlEvent *ev, BlTa
             kv_uint(o, "rows", n);
         }
         if (rows.flags & BL_ROWS_STMT_END_F)
-            kv_str(o, "flags", "STMT_END_F", -1);
+            kv_str(o, "rows_flags", "STMT_END_F", -1);
         if (ev->orig_type != t)
             kv_str(o, "compressed", "zlib", -1);
     }
