@@ -4,5 +4,6 @@
 #define BINLOGFS_COMMANDS_H
 
 int cmd_inspect(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
 
 #endif

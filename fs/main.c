@@ -18,6 +18,9 @@ static const char usage[] =
     "replays them in parallel with the same result as `mysqlbinlog | mysql`.\n"
     "\n"
     "Commands:\n"
+    "  replay [TARGET] [REPLAY] BINLOG...\n"
+    "                apply binlogs to a server over many connections, commit order\n"
+    "                kept, resumable; exits 0 when all are applied\n"
     "  inspect [--events|--transactions|--summary] [--json] BINLOG...\n"
     "                read binlogs without a server: events, transactions, or a\n"
     "                summary with the parallelism a replay can expect\n"
@@ -46,6 +49,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "inspect"))
         return cmd_inspect(argc - 1, argv + 1);
+    if (!strcmp(cmd, "replay"))
+        return cmd_replay(argc - 1, argv + 1);
     fprintf(stderr, "binlogfs: unknown command '%s'\n\n%s", cmd, usage);
     return 2;
 }

@@ -1,0 +1,120 @@
+/* binlogfs — `binlogfs replay [TARGET] [REPLAY] BINLOG...`: apply the
+ * given files to the target and exit 0 when they are all applied (or the
+ * stop point is reached), non-zero with the error otherwise.
+ *
+ * DESIGN: a thin frontend on the engine: options -> BlEngineConfig, add
+ * the files, start, then show a progress bar on stderr (when it is a
+ * terminal) from engine snapshots until the engine settles, and a summary.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <binlogfs/engine.h>
+
+#include "commands.h"
+#include "replay-options.h"
+
+static void format_hms(gint64 s, char *buf, gsize len)
+{
+    if (s < 0)
+        g_strlcpy(buf, "--:--:--", len);
+    else
+        g_snprintf(buf, len, "%02" G_GINT64_FORMAT ":%02" G_GINT64_FORMAT ":%02" G_GINT64_FORMAT,
+                   s / 3600, s / 60 % 60, s % 60);
+}
+
+static void progress_bar(const BlSnapshot *s)
+{
+    double pct = s->bytes_total ? 100.0 * (double)s->bytes_applied / (double)s->bytes_total : 0.0;
+    if (pct > 100.0)
+        pct = 100.0;
+    char eta[16];
+    format_hms(s->eta_s, eta, sizeof eta);
+    int width = 30, fill = (int)(pct / 100.0 * width);
+    char bar[64];
+    for (int i = 0; i < width; i++)
+        bar[i] = i < fill ? '#' : '.';
+    bar[width] = '\0';
+    fprintf(stderr, "\r[%s] %5.1f%%  %" G_GUINT64_FORMAT " trx  %.0f trx/s  ETA %s  %s:%" G_GUINT64_FORMAT "   ",
+            bar, pct, s->applied, s->trx_per_s, eta, s->file, s->pos);
+    fflush(stderr);
+}
+
+static void summary(const BlSnapshot *s, double secs)
+{
+    fprintf(stderr,
+            "binlogfs: %s: %" G_GUINT64_FORMAT " transactions applied, %" G_GUINT64_FORMAT
+            " skipped, %" G_GUINT64_FORMAT " retried in %.1f s (%.0f trx/s); position %s:%" G_GUINT64_FORMAT "%s%s\n",
+            bl_engine_state_name(s->state), s->applied, s->skipped, s->retried, secs,
+            secs > 0 ? (double)s->applied / secs : 0.0, s->file[0] ? s->file : "(start)", s->pos,
+            s->gtid[0] ? " GTID " : "", s->gtid);
+}
+
+int cmd_replay(int argc, char **argv)
+{
+    BlReplayOptions opt;
+    int rc = bl_replay_options_parse(&opt, &argc, &argv, "BINLOG... - apply binlogs to a server in parallel");
+    if (rc >= 0)
+        return rc;
+    if (argc < 2) {
+        g_printerr("binlogfs replay: no binlog file given\nTry 'binlogfs replay --help'.\n");
+        bl_replay_options_clear(&opt);
+        return 2;
+    }
+    GError *error = NULL;
+    BlEngine *e = bl_engine_new(&opt.config, &error);
+    if (!e) {
+        g_printerr("binlogfs: %s\n", error->message);
+        g_error_free(error);
+        bl_replay_options_clear(&opt);
+        return 1;
+    }
+    int status = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!bl_engine_add_file(e, argv[i], &error)) {
+            g_printerr("binlogfs: %s\n", error->message);
+            g_clear_error(&error);
+            status = 1;
+        }
+    }
+    if (status) {
+        bl_engine_free(e);
+        bl_replay_options_clear(&opt);
+        return status;
+    }
+    gint64 t0 = g_get_monotonic_time();
+    if (!bl_engine_start(e, &error)) {
+        g_printerr("binlogfs: %s\n", error->message);
+        g_error_free(error);
+        bl_engine_free(e);
+        bl_replay_options_clear(&opt);
+        return 1;
+    }
+    gboolean tty = isatty(STDERR_FILENO) && !opt.quiet;
+    BlEngineState st;
+    for (;;) {
+        st = bl_engine_wait(e, 500 * 1000);
+        if (tty) {
+            g_autoptr(BlSnapshot) s = bl_engine_snapshot(e);
+            progress_bar(s);
+        }
+        if (st == BL_STATE_IDLE || st == BL_STATE_STOPPED || st == BL_STATE_FAILED ||
+            st == BL_STATE_WAITING)
+            break;
+    }
+    if (tty)
+        fputc('\n', stderr);
+    double secs = (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC;
+    g_autoptr(BlSnapshot) s = bl_engine_snapshot(e);
+    bl_engine_shutdown(e);
+    if (st == BL_STATE_FAILED || st == BL_STATE_WAITING) {
+        g_printerr("binlogfs: replay failed: %s\n", s->last_error ? s->last_error : "unknown error");
+        status = 1;
+    }
+    if (!opt.quiet || status)
+        summary(s, secs);
+    bl_engine_free(e);
+    bl_replay_options_clear(&opt);
+    return status;
+}

@@ -1,0 +1,104 @@
+/* binlogfs — the replay engine: applies binlog files to a target server
+ * over N connections in parallel, commit order preserved, exactly once.
+ *
+ * Threads: one feeder (reads files, groups transactions, computes
+ * dependencies), one scheduler (the only one deciding what runs when), N
+ * appliers (one connection each). They talk through queues. Frontends
+ * (binlogfs replay, the FUSE mount) use only this header: they add files,
+ * read snapshots, and send commands; they never touch the database.
+ */
+#ifndef BINLOGFS_ENGINE_H
+#define BINLOGFS_ENGINE_H
+
+#include <binlogfs/spec.h>
+#include <binlogfs/target.h>
+
+G_BEGIN_DECLS
+
+#define BL_MAX_WORKERS 256
+
+typedef struct {
+    BlTarget target;            /* borrowed for the engine's lifetime */
+    guint workers;              /* 1..256; 0 = default */
+    BlSpec start_at, stop_at;
+    char *database;             /* --database: only this database; NULL = all */
+    GArray *rewrites;           /* of BlRewrite; may be NULL */
+    BlGtidSet *exclude_gtids;   /* may be NULL; borrowed */
+    char *progress_table;       /* default "binlogfs.progress" */
+    gsize memory_limit;         /* bytes of transactions in flight; 0 = default */
+    char *tmpdir;               /* LOAD DATA files; NULL = g_get_tmp_dir() */
+    gboolean follow;            /* keep running when files are exhausted (mount) */
+} BlEngineConfig;
+
+typedef enum {
+    BL_STATE_RUNNING,
+    BL_STATE_IDLE,     /* everything given is applied */
+    BL_STATE_WAITING,  /* the next file in sequence is missing */
+    BL_STATE_PAUSED,
+    BL_STATE_STOPPED,  /* the stop point is reached */
+    BL_STATE_FAILED,
+} BlEngineState;
+
+const char *bl_engine_state_name(BlEngineState s);
+
+typedef struct {
+    char *name;
+    guint64 size;
+    char *state;  /* queued, reading, applied, failed, rejected */
+    char *error;
+} BlFileStatus;
+
+/* A consistent copy of the engine's state; free with bl_snapshot_free. */
+typedef struct {
+    BlEngineState state;
+    guint workers;
+    char *file;          /* position: the last committed transaction's end */
+    guint64 pos;
+    char *gtid;
+    guint64 applied, skipped, retried, failed;
+    guint64 bytes_applied, bytes_total;
+    guint64 trx_total;   /* transactions read so far (known total) */
+    double trx_per_s, bytes_per_s;
+    gint64 eta_s;        /* -1 unknown */
+    char *waiting_for;
+    char *last_error;
+    GPtrArray *files;    /* of BlFileStatus* */
+    gint64 started_us;
+} BlSnapshot;
+
+void bl_snapshot_free(BlSnapshot *s);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(BlSnapshot, bl_snapshot_free)
+
+typedef struct BlEngine BlEngine;
+
+/* Checks the target (connects once), creates the progress table if
+ * needed and reads where a previous run stopped. Does not start threads.
+ * Errors name the server and the user. */
+BlEngine *bl_engine_new(const BlEngineConfig *config, GError **error);
+
+/* Queues a complete binlog file. Files are applied in binlog sequence
+ * order, whatever the order they are added in. A file that sorts before
+ * the current position is rejected (error set). */
+gboolean bl_engine_add_file(BlEngine *e, const char *path, GError **error);
+
+/* Starts the threads. */
+gboolean bl_engine_start(BlEngine *e, GError **error);
+
+/* Blocks until the state is IDLE (and no file is pending), STOPPED or
+ * FAILED (or WAITING when not following), or until timeout_us (-1 = no
+ * timeout). Returns the state. */
+BlEngineState bl_engine_wait(BlEngine *e, gint64 timeout_us);
+
+BlSnapshot *bl_engine_snapshot(BlEngine *e);
+
+void bl_engine_set_workers(BlEngine *e, guint n);
+void bl_engine_pause(BlEngine *e);
+void bl_engine_resume(BlEngine *e);
+/* Stops cleanly: no new transaction starts; those in flight commit or
+ * roll back; then threads end. */
+void bl_engine_shutdown(BlEngine *e);
+void bl_engine_free(BlEngine *e);
+
+G_END_DECLS
+
+#endif

@@ -1,0 +1,376 @@
+/* binlogfs — appliers: one thread and one connection each.
+ *
+ * DESIGN: an applier takes a job from its inbox, sends its statements in
+ * one multi-statement round trip, waits for its turn (every earlier job
+ * committed), then sends the progress-row update and COMMIT; when its turn
+ * has already come, body and commit go in the same round trip. Failures:
+ * the one classification table (conn.c) says retry (deadlock, lock wait:
+ * roll back and run again; the oldest job also makes later jobs waiting
+ * for their turn roll back, since they may hold what it waits for),
+ * conflict (a dependency the write sets missed: roll back, wait for the
+ * turn, run again serially), reconnect (server gone: reconnect, check the
+ * progress row to learn whether the commit happened, else run again), or
+ * fatal (reported to the scheduler with file:pos, GTID, error and
+ * statement).
+ * Invariants: a job commits only when order.committed == seq - 1, and
+ * order.committed moves only here; jobs that cannot be rolled back
+ * (DDL, non-transactional, XA, ROLLBACK-terminated) start only at their
+ * turn.
+ */
+#include <string.h>
+
+#include "engine-private.h"
+#include "render.h"
+
+#define MAX_RETRIES 10
+#define BINLOG_STMT_MAX (4u << 20)
+
+struct Applier {
+    BlEngine *e;
+    guint index;
+    GThread *thread;
+    GAsyncQueue *inbox;
+    BlConn *conn;
+    BlSession session;
+    GString *body, *tail;
+    GArray *ends;   /* batch boundaries in body (see bl_render_rows) */
+};
+
+static void bl_applier_init_session(Applier *a);
+
+typedef enum { RUN_OK, RUN_RETRY, RUN_CONFLICT, RUN_RECONNECT, RUN_FATAL, RUN_ABORTED } RunResult;
+
+static gboolean at_turn(BlEngine *e, guint64 seq)
+{
+    g_mutex_lock(&e->order.lock);
+    gboolean r = e->order.committed + 1 == seq;
+    g_mutex_unlock(&e->order.lock);
+    return r;
+}
+
+/* Waits for the turn of `seq`. Returns FALSE when the applier must roll
+ * back instead (an earlier job asked for it, or will never commit). */
+static gboolean wait_turn(BlEngine *e, guint64 seq, guint64 gen0, gboolean abortable)
+{
+    gboolean ok = TRUE;
+    g_mutex_lock(&e->order.lock);
+    while (e->order.committed + 1 != seq) {
+        if (e->order.failed_seq && e->order.failed_seq < seq) {
+            ok = FALSE;
+            break;
+        }
+        if (abortable && e->order.abort_gen != gen0 && e->order.abort_from < seq) {
+            ok = FALSE;
+            break;
+        }
+        g_cond_wait(&e->order.cond, &e->order.lock);
+    }
+    g_mutex_unlock(&e->order.lock);
+    return ok;
+}
+
+static guint64 abort_gen(BlEngine *e)
+{
+    g_mutex_lock(&e->order.lock);
+    guint64 g = e->order.abort_gen;
+    g_mutex_unlock(&e->order.lock);
+    return g;
+}
+
+static void ask_later_to_abort(BlEngine *e, guint64 seq)
+{
+    g_mutex_lock(&e->order.lock);
+    e->order.abort_from = seq;
+    e->order.abort_gen++;
+    g_cond_broadcast(&e->order.cond);
+    g_mutex_unlock(&e->order.lock);
+}
+
+static gboolean must_start_at_turn(const Job *j)
+{
+    return j->standalone || j->non_transactional || j->xa_prepare || j->rollback || j->pinned ||
+           j->barrier;
+}
+
+static void render_body(Applier *a, Job *j)
+{
+    BlEngine *e = a->e;
+    GString *b = a->body;
+    g_string_truncate(b, 0);
+    g_array_set_size(a->ends, 0);
+    bl_render_fde(b, &a->session, j->fde);
+    const BlGtid *g = &j->trx->gtid;
+    if (g->kind == BL_GTID_MARIADB && e->target_is_mariadb)
+        g_string_append_printf(b,
+                               "SET @@session.gtid_domain_id=%u, @@session.server_id=%u, "
+                               "@@session.gtid_seq_no=%" G_GUINT64_FORMAT ";\n",
+                               g->domain_id, g->server_id, g->seq_no);
+    gboolean txn = !j->standalone && !j->xa_prepare;
+    if (txn) {
+        if (j->trx->kind == BL_TRX_ROWS)
+            g_string_append(b, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED;\n");
+        g_string_append(b, "BEGIN;\n");
+    }
+    if (g->kind == BL_GTID_MARIADB && (g->flags2 & BL_FL_PREPARED_XA) && g->has_xid) {
+        g_autofree char *x = bl_xid_format(&g->xid);
+        g_string_append_printf(b, "XA START %s;\n", x);
+    }
+    for (guint i = 0; i < j->parts->len; i++) {
+        Part *p = g_ptr_array_index(j->parts, i);
+        switch (p->kind) {
+        case PART_ROWS:
+            bl_render_rows(b, a->ends, p->data->data, p->data->len, BINLOG_STMT_MAX);
+            break;
+        case PART_QUERY:
+            bl_render_query(b, &a->session, &p->ctx, (const char *)p->data->data, p->data->len,
+                            (const char *const *)e->charset_by_id);
+            break;
+        case PART_SQL:
+            g_string_append_len(b, (const char *)p->data->data, p->data->len);
+            g_string_append(b, ";\n");
+            break;
+        }
+    }
+    if (j->rollback && txn)
+        g_string_append(b, "ROLLBACK;\n");
+    /* the tail: progress row, then COMMIT (or autocommit for what already
+     * committed itself: DDL, XA PREPARE, ROLLBACK-terminated groups) */
+    GString *t = a->tail;
+    g_string_truncate(t, 0);
+    bl_progress_sql(t, e->progress_db, e->progress_table, a->index, j);
+    if (txn && !j->rollback)
+        g_string_append(t, "COMMIT;\n");
+}
+
+static RunResult classify(Applier *a, GError *error)
+{
+    if (!error)
+        return RUN_OK;
+    switch (bl_server_classify(bl_conn_errno(a->conn))) {
+    case BL_SERVER_RETRY: return RUN_RETRY;
+    case BL_SERVER_CONFLICT: return RUN_CONFLICT;
+    case BL_SERVER_RECONNECT: return RUN_RECONNECT;
+    default: return RUN_FATAL;
+    }
+}
+
+/* Sends the body batch by batch (a BINLOG of rows events ends a batch),
+ * with `tail` appended to the last batch when there is one. */
+static gboolean send_body(Applier *a, const GString *tail, GError **error)
+{
+    gsize start = 0;
+    for (guint i = 0; i <= a->ends->len; i++) {
+        gsize end = i < a->ends->len ? g_array_index(a->ends, gsize, i) : a->body->len;
+        gboolean last = i == a->ends->len;
+        if (last && tail) {
+            g_string_append_len(a->body, tail->str, (gssize)tail->len);
+            end = a->body->len;
+        }
+        if (end > start && !bl_conn_query(a->conn, a->body->str + start, end - start, error))
+            return FALSE;
+        start = end;
+    }
+    return TRUE;
+}
+
+/* One attempt. On failure *error is set and the transaction rolled back
+ * (or the connection is gone). `*committing`: the failure hit the tail. */
+static RunResult run_once(Applier *a, Job *j, gboolean serial, gboolean *committing, GError **error)
+{
+    BlEngine *e = a->e;
+    *committing = FALSE;
+    if ((serial || must_start_at_turn(j)) && !wait_turn(e, j->seq, 0, FALSE))
+        return RUN_ABORTED;
+    guint64 gen = abort_gen(e);
+    render_body(a, j);
+    g_debug("worker %u: job %" G_GUINT64_FORMAT " %s:%" G_GUINT64_FORMAT ": %zu + %zu bytes of SQL",
+            a->index, j->seq, j->file, j->trx->start_pos, a->body->len, a->tail->len);
+    if (at_turn(e, j->seq)) {
+        *committing = TRUE;
+        if (!send_body(a, a->tail, error))
+            return classify(a, *error);
+        return RUN_OK;
+    }
+    if (!send_body(a, NULL, error))
+        return classify(a, *error);
+    if (!wait_turn(e, j->seq, gen, TRUE)) {
+        bl_conn_query(a->conn, "ROLLBACK", 8, NULL);
+        return RUN_ABORTED;
+    }
+    *committing = TRUE;
+    if (!bl_conn_query(a->conn, a->tail->str, a->tail->len, error))
+        return classify(a, *error);
+    return RUN_OK;
+}
+
+/* After a lost connection during COMMIT: did it commit? */
+static gboolean committed_before(Applier *a, Job *j)
+{
+    g_autofree char *sql = g_strdup_printf(
+        "SELECT CONCAT(file, ':', pos) FROM `%s`.`%s` WHERE worker=%u", a->e->progress_db,
+        a->e->progress_table, a->index);
+    g_autofree char *v = NULL;
+    if (!bl_conn_query_value(a->conn, sql, &v, NULL) || !v)
+        return FALSE;
+    g_autofree char *want = g_strdup_printf("%s:%" G_GUINT64_FORMAT, j->file, j->trx->end_pos);
+    return g_str_equal(v, want);
+}
+
+static char *describe_failure(Applier *a, Job *j, GError *error)
+{
+    GString *s = g_string_new(NULL);
+    g_string_append_printf(s, "%s:%" G_GUINT64_FORMAT, j->file, j->trx->start_pos);
+    if (j->gtid_text[0])
+        g_string_append_printf(s, " GTID %s", j->gtid_text);
+    g_string_append_printf(s, ": %s", error ? error->message : "failed");
+    for (guint i = 0; i < j->parts->len; i++) {
+        Part *p = g_ptr_array_index(j->parts, i);
+        if (p->kind == PART_QUERY || p->kind == PART_SQL) {
+            gsize n = MIN(p->data->len, 200u);
+            g_string_append(s, "; statement: ");
+            for (gsize k = 0; k < n; k++) {
+                char c = (char)p->data->data[k];
+                g_string_append_c(s, c == '\n' || c == '\r' || c == '\t' ? ' ' : c);
+            }
+            if (p->data->len > n)
+                g_string_append(s, "...");
+            break;
+        }
+    }
+    return g_string_free(s, FALSE);
+}
+
+/* Applies a job until it commits or fails for good. */
+static gboolean apply(Applier *a, Job *j, char **failure)
+{
+    BlEngine *e = a->e;
+    gboolean serial = FALSE;
+    for (int attempt = 0;; attempt++) {
+        GError *error = NULL;
+        gboolean committing;
+        RunResult r = run_once(a, j, serial, &committing, &error);
+        if (r == RUN_OK) {
+            bl_engine_committed(e, j);
+            return TRUE;
+        }
+        if (r == RUN_ABORTED) {
+            g_mutex_lock(&e->order.lock);
+            gboolean doomed = e->order.failed_seq && e->order.failed_seq < j->seq;
+            g_mutex_unlock(&e->order.lock);
+            if (doomed) {
+                *failure = NULL; /* rolled back: an earlier job failed */
+                return FALSE;
+            }
+            serial = TRUE; /* run again after the earlier job */
+            bl_engine_count_retry(e);
+            continue;
+        }
+        if (r == RUN_RECONNECT) {
+            GError *rc = NULL;
+            bl_session_reset(&a->session);
+            if (!bl_conn_reconnect(a->conn, &rc)) {
+                *failure = describe_failure(a, j, rc);
+                g_error_free(rc);
+                g_clear_error(&error);
+                return FALSE;
+            }
+            bl_applier_init_session(a);
+            if (committing && committed_before(a, j)) {
+                g_clear_error(&error);
+                bl_engine_committed(e, j);
+                return TRUE;
+            }
+        } else {
+            bl_conn_query(a->conn, "ROLLBACK", 8, NULL);
+        }
+        if (attempt >= MAX_RETRIES || r == RUN_FATAL || (r == RUN_CONFLICT && serial)) {
+            *failure = describe_failure(a, j, error);
+            g_clear_error(&error);
+            return FALSE;
+        }
+        if (r == RUN_RETRY && at_turn(e, j->seq))
+            ask_later_to_abort(e, j->seq);
+        if (r == RUN_CONFLICT || r == RUN_RETRY)
+            serial = TRUE;
+        g_debug("worker %u: %s:%" G_GUINT64_FORMAT " retried after: %s", a->index, j->file,
+                j->trx->start_pos, error ? error->message : "?");
+        g_clear_error(&error);
+        bl_engine_count_retry(e);
+        if (r == RUN_RETRY)
+            g_usleep(1000 * (1u << MIN(attempt, 8)));
+    }
+}
+
+static gpointer applier_main(gpointer data)
+{
+    Applier *a = data;
+    for (;;) {
+        Job *j = g_async_queue_pop(a->inbox);
+        if (j == (Job *)a)
+            break;
+        char *failure = NULL;
+        gboolean ok = apply(a, j, &failure);
+        bl_engine_release(a->e, j);
+        if (ok) {
+            bl_sched_send(a->e, MSG_DONE, NULL, a->index, NULL);
+            bl_job_free(j);
+        } else {
+            bl_sched_send(a->e, MSG_FAILED, j, a->index, failure);
+            g_free(failure);
+        }
+    }
+    mysql_thread_end();
+    return NULL;
+}
+
+static void bl_applier_init_session(Applier *a)
+{
+    static const char init[] =
+        "SET @@session.pseudo_slave_mode=1, @@session.innodb_lock_wait_timeout=10, "
+        "@@session.max_statement_time=0";
+    GError *error = NULL;
+    if (!bl_conn_query(a->conn, init, sizeof init - 1, &error)) {
+        g_warning("worker %u: %s", a->index, error->message);
+        g_error_free(error);
+    }
+}
+
+Applier *bl_applier_new(BlEngine *e, guint index, GError **error)
+{
+    BlConn *c = bl_conn_open(&e->cfg.target, error);
+    if (!c)
+        return NULL;
+    Applier *a = g_new0(Applier, 1);
+    a->e = e;
+    a->index = index;
+    a->conn = c;
+    a->inbox = g_async_queue_new();
+    a->body = g_string_sized_new(1 << 16);
+    a->tail = g_string_sized_new(256);
+    a->ends = g_array_new(FALSE, FALSE, sizeof(gsize));
+    bl_applier_init_session(a);
+    char name[16];
+    g_snprintf(name, sizeof name, "applier-%u", index);
+    a->thread = g_thread_new(name, applier_main, a);
+    return a;
+}
+
+void bl_applier_push(Applier *a, Job *job)
+{
+    g_async_queue_push(a->inbox, job);
+}
+
+void bl_applier_stop(Applier *a)
+{
+    if (!a)
+        return;
+    g_async_queue_push(a->inbox, a); /* the applier itself is the end marker */
+    g_thread_join(a->thread);
+    g_async_queue_unref(a->inbox);
+    bl_conn_free(a->conn);
+    bl_session_reset(&a->session);
+    g_string_free(a->body, TRUE);
+    g_string_free(a->tail, TRUE);
+    g_array_unref(a->ends);
+    g_free(a);
+}

@@ -1,0 +1,132 @@
+/* binlogfs — the engine's shared state, private to replay/.
+ *
+ * Ownership and threads:
+ *  - `files`, `state`, the counters and `last_error` are guarded by `lock`
+ *    (read by snapshots from any thread);
+ *  - `order` (the commit order) has its own lock: appliers wait on it for
+ *    their turn to commit;
+ *  - the scheduler's inbox is the only way to tell the scheduler anything.
+ */
+#ifndef BINLOGFS_ENGINE_PRIVATE_H
+#define BINLOGFS_ENGINE_PRIVATE_H
+
+#include <binlogfs/depend.h>
+#include <binlogfs/engine.h>
+
+#include "conn.h"
+#include "job.h"
+
+typedef struct {
+    GMutex lock;
+    GCond cond;
+    guint64 committed;  /* every job with seq <= committed has committed */
+    guint64 abort_gen;  /* bumped to make appliers waiting for their turn roll back */
+    guint64 abort_from; /* ... those whose seq > abort_from */
+    guint64 failed_seq; /* a job that will never commit (0 = none) */
+} BlOrder;
+
+typedef enum {
+    MSG_JOB,         /* feeder -> scheduler: job */
+    MSG_FEED_END,    /* feeder -> scheduler: no more jobs (state says why) */
+    MSG_DONE,        /* applier -> scheduler: job committed */
+    MSG_FAILED,      /* applier -> scheduler: job failed for good */
+    MSG_IDLE_WORKER, /* applier -> scheduler: ready for work (after start) */
+    MSG_WAKE,        /* anyone -> scheduler: look at the state again */
+} MsgKind;
+
+typedef struct {
+    MsgKind kind;
+    Job *job;
+    guint worker;
+    BlEngineState end_state; /* MSG_FEED_END */
+    char *error;             /* MSG_FAILED, MSG_FEED_END */
+} Msg;
+
+typedef struct FileEntry {
+    char *path;
+    char *name;      /* base name */
+    guint64 size;
+    char *state;     /* static string */
+    char *error;
+} FileEntry;
+
+typedef struct Applier Applier;
+
+struct BlEngine {
+    BlEngineConfig cfg;
+    char *progress_db, *progress_table;
+    char **charset_by_id;    /* 65536 entries: charset name of a collation id */
+    char **collation_by_id;  /* 65536 entries: collation name */
+    gboolean target_is_mariadb;
+
+    GMutex lock;
+    GCond changed;           /* state or counters changed */
+    BlEngineState state;
+    gboolean paused;
+    gboolean shutting_down;
+    GPtrArray *files;        /* FileEntry*, sorted by name */
+    char *waiting_for;
+    char *last_error;
+    GPtrArray *errors;       /* char* lines */
+    char *pos_file;
+    guint64 pos;
+    char *pos_gtid;
+    guint64 applied, skipped, retried, failed;
+    guint64 bytes_applied, bytes_total, trx_total;
+    gint64 started_us;
+    /* rate: exponential moving average over samples */
+    gint64 rate_t;
+    guint64 rate_trx, rate_bytes;
+    double trx_per_s, bytes_per_s;
+    /* resume point read from the progress table at start */
+    char *resume_file;
+    guint64 resume_pos;
+
+    gsize inflight_bytes;    /* bytes of jobs handed out and not committed */
+    GCond feeder_cond;       /* new files, or shutdown */
+    gboolean feeder_waiting; /* the feeder waits for a file */
+    BlEngineState feed_end_state;
+
+    guint workers_wanted;
+    BlOrder order;
+    GAsyncQueue *sched_inbox;
+    GThread *feeder, *scheduler;
+    Applier *appliers[BL_MAX_WORKERS];
+    gboolean started;
+};
+
+/* feeder.c */
+gpointer bl_feeder_main(gpointer engine);
+/* Tells the feeder new files were added (it may be waiting). */
+void bl_feeder_kick(BlEngine *e);
+
+/* scheduler.c */
+gpointer bl_scheduler_main(gpointer engine);
+void bl_sched_send(BlEngine *e, MsgKind kind, Job *job, guint worker, const char *error);
+
+/* applier.c */
+Applier *bl_applier_new(BlEngine *e, guint index, GError **error);
+/* Gives the applier a job (it owns it from now on). */
+void bl_applier_push(Applier *a, Job *job);
+/* Ask the applier to finish its current job and exit; joins. */
+void bl_applier_stop(Applier *a);
+
+/* progress.c */
+gboolean bl_progress_setup(BlConn *c, const char *db, const char *table, GError **error);
+gboolean bl_progress_read(BlConn *c, const char *db, const char *table, char **file, guint64 *pos,
+                          char **gtid, GError **error);
+void bl_progress_sql(GString *out, const char *db, const char *table, guint worker, const Job *j);
+
+/* engine.c: for the threads */
+void bl_engine_record_error(BlEngine *e, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+void bl_engine_set_state(BlEngine *e, BlEngineState s);
+void bl_engine_committed(BlEngine *e, const Job *j);
+void bl_engine_count_skipped(BlEngine *e, guint64 n);
+void bl_engine_count_retry(BlEngine *e);
+const char *bl_engine_collation_charset(BlEngine *e, guint id);
+const char *bl_engine_collation_name(BlEngine *e, guint id);
+/* The job's bytes no longer count against the memory limit. */
+void bl_engine_release(BlEngine *e, Job *j);
+
+
+#endif

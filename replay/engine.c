@@ -1,0 +1,439 @@
+/* binlogfs — the replay engine's public face: configuration, files,
+ * threads, snapshots and commands (see include/binlogfs/engine.h).
+ *
+ * DESIGN: bl_engine_new checks the target with one connection (so a bad
+ * password or socket is reported before anything starts), creates the
+ * progress table and reads the resume point, and loads the target's
+ * collation names. Threads start in bl_engine_start. Everything the
+ * frontends read comes from bl_engine_snapshot, a copy made under the
+ * engine lock: a status read never waits for the database.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "engine-private.h"
+
+#define DEFAULT_WORKERS 8
+#define DEFAULT_MEMORY (256u << 20)
+
+const char *bl_engine_state_name(BlEngineState s)
+{
+    static const char *const names[] = { "running", "idle", "waiting", "paused", "stopped", "failed" };
+    return s < G_N_ELEMENTS(names) ? names[s] : "?";
+}
+
+static gboolean load_collations(BlEngine *e, BlConn *c, GError **error)
+{
+    static const char sql[] = "SELECT ID, CHARACTER_SET_NAME, COLLATION_NAME FROM information_schema.COLLATIONS";
+    MYSQL *m = bl_conn_mysql(c);
+    if (mysql_real_query(m, sql, sizeof sql - 1) != 0) {
+        g_set_error(error, BL_ERROR, BL_ERROR_SERVER, "cannot read the target's collations: ERROR %u: %s",
+                    mysql_errno(m), mysql_error(m));
+        return FALSE;
+    }
+    MYSQL_RES *res = mysql_store_result(m);
+    e->charset_by_id = g_new0(char *, 65536);
+    e->collation_by_id = g_new0(char *, 65536);
+    MYSQL_ROW row;
+    while (res && (row = mysql_fetch_row(res)) != NULL) {
+        if (!row[0] || !row[1] || !row[2])
+            continue;
+        guint64 id = g_ascii_strtoull(row[0], NULL, 10);
+        if (id >= 65536)
+            continue;
+        e->charset_by_id[id] = g_strdup(row[1]);
+        e->collation_by_id[id] = g_strdup(row[2]);
+    }
+    if (res)
+        mysql_free_result(res);
+    return TRUE;
+}
+
+static gboolean split_table(BlEngine *e, const char *name, GError **error)
+{
+    const char *dot = strchr(name, '.');
+    if (!dot || dot == name || !dot[1] || strchr(dot + 1, '.') || strchr(name, '`')) {
+        g_set_error(error, BL_ERROR, BL_ERROR_INVALID, "progress table '%s' must be DB.TABLE", name);
+        return FALSE;
+    }
+    e->progress_db = g_strndup(name, (gsize)(dot - name));
+    e->progress_table = g_strdup(dot + 1);
+    return TRUE;
+}
+
+BlEngine *bl_engine_new(const BlEngineConfig *config, GError **error)
+{
+    BlEngine *e = g_new0(BlEngine, 1);
+    e->cfg = *config;
+    if (!e->cfg.workers)
+        e->cfg.workers = DEFAULT_WORKERS;
+    e->cfg.workers = CLAMP(e->cfg.workers, 1, BL_MAX_WORKERS);
+    if (!e->cfg.memory_limit)
+        e->cfg.memory_limit = DEFAULT_MEMORY;
+    e->cfg.tmpdir = g_strdup(e->cfg.tmpdir ? e->cfg.tmpdir : g_get_tmp_dir());
+    e->cfg.database = g_strdup(e->cfg.database);
+    e->workers_wanted = e->cfg.workers;
+    g_mutex_init(&e->lock);
+    g_cond_init(&e->changed);
+    g_cond_init(&e->feeder_cond);
+    g_mutex_init(&e->order.lock);
+    g_cond_init(&e->order.cond);
+    e->files = g_ptr_array_new();
+    e->errors = g_ptr_array_new_with_free_func(g_free);
+    e->sched_inbox = g_async_queue_new();
+    e->state = BL_STATE_IDLE;
+    if (!split_table(e, e->cfg.progress_table ? e->cfg.progress_table : "binlogfs.progress", error))
+        goto fail;
+    BlConn *c = bl_conn_open(&e->cfg.target, error);
+    if (!c)
+        goto fail;
+    e->target_is_mariadb = bl_conn_is_mariadb(c);
+    gboolean ok = bl_progress_setup(c, e->progress_db, e->progress_table, error) &&
+                  bl_progress_read(c, e->progress_db, e->progress_table, &e->resume_file,
+                                   &e->resume_pos, &e->pos_gtid, error) &&
+                  load_collations(e, c, error);
+    bl_conn_free(c);
+    if (!ok)
+        goto fail;
+    if (e->resume_file) {
+        e->pos_file = g_strdup(e->resume_file);
+        e->pos = e->resume_pos;
+        g_message("resuming after %s:%" G_GUINT64_FORMAT " (GTID %s), where an earlier run stopped",
+                  e->resume_file, e->resume_pos, e->pos_gtid ? e->pos_gtid : "");
+    }
+    return e;
+fail:
+    bl_engine_free(e);
+    return NULL;
+}
+
+static gint cmp_files(gconstpointer a, gconstpointer b)
+{
+    const FileEntry *x = *(FileEntry *const *)a, *y = *(FileEntry *const *)b;
+    return bl_binlog_name_cmp(x->name, y->name);
+}
+
+gboolean bl_engine_add_file(BlEngine *e, const char *path, GError **error)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+        g_set_error(error, BL_ERROR, BL_ERROR_IO, "%s: not a readable file", path);
+        return FALSE;
+    }
+    g_autofree char *name = g_path_get_basename(path);
+    g_mutex_lock(&e->lock);
+    gboolean ok = TRUE;
+    for (guint i = 0; i < e->files->len && ok; i++) {
+        FileEntry *fe = g_ptr_array_index(e->files, i);
+        if (g_str_equal(fe->name, name)) {
+            g_set_error(error, BL_ERROR, BL_ERROR_INVALID, "%s: a file of that name is already queued", name);
+            ok = FALSE;
+        }
+    }
+    const char *cur = e->pos_file;
+    if (ok && cur && bl_binlog_name_cmp(name, cur) < 0) {
+        g_set_error(error, BL_ERROR, BL_ERROR_INVALID,
+                    "%s sorts before the current position %s:%" G_GUINT64_FORMAT
+                    ": it was applied already (or belongs to an older history); not applied",
+                    name, cur, e->pos);
+        ok = FALSE;
+    }
+    if (ok) {
+        FileEntry *fe = g_new0(FileEntry, 1);
+        fe->path = g_strdup(path);
+        fe->name = g_strdup(name);
+        fe->size = (guint64)st.st_size;
+        fe->state = "queued";
+        g_ptr_array_add(e->files, fe);
+        g_ptr_array_sort(e->files, cmp_files);
+        e->bytes_total += fe->size;
+        g_cond_broadcast(&e->feeder_cond);
+    }
+    g_mutex_unlock(&e->lock);
+    if (ok && e->started)
+        bl_sched_send(e, MSG_WAKE, NULL, 0, NULL);
+    return ok;
+}
+
+gboolean bl_engine_start(BlEngine *e, GError **error)
+{
+    /* the first applier connects here, so that its error reaches the caller */
+    e->appliers[0] = bl_applier_new(e, 0, error);
+    if (!e->appliers[0])
+        return FALSE;
+    e->started_us = g_get_monotonic_time();
+    e->rate_t = e->started_us;
+    e->state = BL_STATE_RUNNING;
+    e->started = TRUE;
+    e->scheduler = g_thread_new("scheduler", bl_scheduler_main, e);
+    e->feeder = g_thread_new("feeder", bl_feeder_main, e);
+    return TRUE;
+}
+
+BlEngineState bl_engine_wait(BlEngine *e, gint64 timeout_us)
+{
+    gint64 end = timeout_us < 0 ? G_MAXINT64 : g_get_monotonic_time() + timeout_us;
+    g_mutex_lock(&e->lock);
+    for (;;) {
+        BlEngineState s = e->state;
+        if (s == BL_STATE_IDLE || s == BL_STATE_STOPPED || s == BL_STATE_FAILED ||
+            (s == BL_STATE_WAITING && !e->cfg.follow))
+            break;
+        if (!g_cond_wait_until(&e->changed, &e->lock, end))
+            break;
+    }
+    BlEngineState s = e->state;
+    g_mutex_unlock(&e->lock);
+    return s;
+}
+
+static void update_rate_locked(BlEngine *e)
+{
+    gint64 now = g_get_monotonic_time();
+    double dt = (double)(now - e->rate_t) / G_USEC_PER_SEC;
+    if (dt < 1.0)
+        return;
+    double tr = (double)(e->applied - e->rate_trx) / dt, br = (double)(e->bytes_applied - e->rate_bytes) / dt;
+    double w = e->trx_per_s == 0 ? 1.0 : 0.3;
+    e->trx_per_s = w * tr + (1 - w) * e->trx_per_s;
+    e->bytes_per_s = w * br + (1 - w) * e->bytes_per_s;
+    e->rate_t = now;
+    e->rate_trx = e->applied;
+    e->rate_bytes = e->bytes_applied;
+}
+
+BlSnapshot *bl_engine_snapshot(BlEngine *e)
+{
+    BlSnapshot *s = g_new0(BlSnapshot, 1);
+    g_mutex_lock(&e->lock);
+    update_rate_locked(e);
+    s->state = e->state;
+    s->workers = e->workers_wanted;
+    s->file = g_strdup(e->pos_file ? e->pos_file : "");
+    s->pos = e->pos;
+    s->gtid = g_strdup(e->pos_gtid ? e->pos_gtid : "");
+    s->applied = e->applied;
+    s->skipped = e->skipped;
+    s->retried = e->retried;
+    s->failed = e->failed;
+    s->bytes_applied = e->bytes_applied;
+    s->bytes_total = e->bytes_total;
+    s->trx_total = e->trx_total;
+    s->trx_per_s = e->trx_per_s;
+    s->bytes_per_s = e->bytes_per_s;
+    guint64 left = e->bytes_total > e->bytes_applied ? e->bytes_total - e->bytes_applied : 0;
+    s->eta_s = e->bytes_per_s > 1 ? (gint64)((double)left / e->bytes_per_s) : -1;
+    s->waiting_for = g_strdup(e->waiting_for);
+    s->last_error = g_strdup(e->last_error);
+    s->started_us = e->started_us;
+    s->files = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 0; i < e->files->len; i++) {
+        FileEntry *fe = g_ptr_array_index(e->files, i);
+        BlFileStatus *f = g_new0(BlFileStatus, 1);
+        f->name = g_strdup(fe->name);
+        f->size = fe->size;
+        f->state = g_strdup(fe->state);
+        f->error = g_strdup(fe->error);
+        g_ptr_array_add(s->files, f);
+    }
+    g_mutex_unlock(&e->lock);
+    return s;
+}
+
+void bl_snapshot_free(BlSnapshot *s)
+{
+    if (!s)
+        return;
+    g_free(s->file);
+    g_free(s->gtid);
+    g_free(s->waiting_for);
+    g_free(s->last_error);
+    for (guint i = 0; s->files && i < s->files->len; i++) {
+        BlFileStatus *f = g_ptr_array_index(s->files, i);
+        g_free(f->name);
+        g_free(f->state);
+        g_free(f->error);
+    }
+    if (s->files)
+        g_ptr_array_unref(s->files);
+    g_free(s);
+}
+
+void bl_engine_set_workers(BlEngine *e, guint n)
+{
+    g_mutex_lock(&e->lock);
+    e->workers_wanted = CLAMP(n, 1, BL_MAX_WORKERS);
+    g_mutex_unlock(&e->lock);
+    if (e->started)
+        bl_sched_send(e, MSG_WAKE, NULL, 0, NULL);
+}
+
+void bl_engine_pause(BlEngine *e)
+{
+    g_mutex_lock(&e->lock);
+    e->paused = TRUE;
+    g_mutex_unlock(&e->lock);
+    if (e->started)
+        bl_sched_send(e, MSG_WAKE, NULL, 0, NULL);
+}
+
+void bl_engine_resume(BlEngine *e)
+{
+    g_mutex_lock(&e->lock);
+    e->paused = FALSE;
+    g_mutex_unlock(&e->lock);
+    if (e->started)
+        bl_sched_send(e, MSG_WAKE, NULL, 0, NULL);
+}
+
+void bl_engine_shutdown(BlEngine *e)
+{
+    if (!e->started)
+        return;
+    g_mutex_lock(&e->lock);
+    e->shutting_down = TRUE;
+    g_cond_broadcast(&e->feeder_cond);
+    g_cond_broadcast(&e->changed);
+    g_mutex_unlock(&e->lock);
+    g_thread_join(e->feeder);
+    bl_sched_send(e, MSG_WAKE, NULL, 0, NULL);
+    g_thread_join(e->scheduler);
+    for (guint i = 0; i < BL_MAX_WORKERS; i++) {
+        bl_applier_stop(e->appliers[i]);
+        e->appliers[i] = NULL;
+    }
+    e->started = FALSE;
+}
+
+void bl_engine_free(BlEngine *e)
+{
+    if (!e)
+        return;
+    bl_engine_shutdown(e);
+    for (guint i = 0; i < e->files->len; i++) {
+        FileEntry *fe = g_ptr_array_index(e->files, i);
+        g_free(fe->path);
+        g_free(fe->name);
+        g_free(fe->error);
+        g_free(fe);
+    }
+    g_ptr_array_unref(e->files);
+    g_ptr_array_unref(e->errors);
+    Msg *m;
+    while ((m = g_async_queue_try_pop(e->sched_inbox)) != NULL) {
+        bl_job_free(m->job);
+        g_free(m->error);
+        g_free(m);
+    }
+    g_async_queue_unref(e->sched_inbox);
+    if (e->charset_by_id) {
+        for (guint i = 0; i < 65536; i++) {
+            g_free(e->charset_by_id[i]);
+            g_free(e->collation_by_id[i]);
+        }
+        g_free(e->charset_by_id);
+        g_free(e->collation_by_id);
+    }
+    g_free(e->progress_db);
+    g_free(e->progress_table);
+    g_free(e->cfg.tmpdir);
+    g_free(e->cfg.database);
+    g_free(e->waiting_for);
+    g_free(e->last_error);
+    g_free(e->pos_file);
+    g_free(e->pos_gtid);
+    g_free(e->resume_file);
+    g_mutex_clear(&e->lock);
+    g_cond_clear(&e->changed);
+    g_cond_clear(&e->feeder_cond);
+    g_mutex_clear(&e->order.lock);
+    g_cond_clear(&e->order.cond);
+    g_free(e);
+}
+
+/* ---- for the threads ------------------------------------------------------ */
+
+void bl_engine_record_error(BlEngine *e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    g_warning("%s", msg);
+    g_mutex_lock(&e->lock);
+    g_free(e->last_error);
+    e->last_error = g_strdup(msg);
+    g_autoptr(GDateTime) now = g_date_time_new_now_local();
+    g_autofree char *ts = g_date_time_format(now, "%Y-%m-%d %H:%M:%S");
+    g_ptr_array_add(e->errors, g_strdup_printf("%s %s", ts, msg));
+    e->failed++;
+    g_cond_broadcast(&e->changed);
+    g_mutex_unlock(&e->lock);
+    g_free(msg);
+}
+
+void bl_engine_set_state(BlEngine *e, BlEngineState s)
+{
+    g_mutex_lock(&e->lock);
+    e->state = s;
+    g_cond_broadcast(&e->changed);
+    g_mutex_unlock(&e->lock);
+}
+
+void bl_engine_committed(BlEngine *e, const Job *j)
+{
+    g_mutex_lock(&e->order.lock);
+    g_assert(e->order.committed + 1 == j->seq);
+    e->order.committed = j->seq;
+    g_cond_broadcast(&e->order.cond);
+    g_mutex_unlock(&e->order.lock);
+    g_mutex_lock(&e->lock);
+    e->applied++;
+    e->bytes_applied += j->trx->bytes;
+    if (!e->pos_file || !g_str_equal(e->pos_file, j->file)) {
+        g_free(e->pos_file);
+        e->pos_file = g_strdup(j->file);
+    }
+    e->pos = j->trx->end_pos;
+    g_free(e->pos_gtid);
+    e->pos_gtid = g_strdup(j->gtid_text);
+    g_mutex_unlock(&e->lock);
+    /* the scheduler may now start jobs that waited for this one */
+    bl_sched_send(e, MSG_WAKE, NULL, 0, NULL);
+}
+
+void bl_engine_release(BlEngine *e, Job *j)
+{
+    if (!j->bytes)
+        return;
+    g_mutex_lock(&e->lock);
+    e->inflight_bytes -= MIN(e->inflight_bytes, j->bytes);
+    j->bytes = 0;
+    g_cond_broadcast(&e->changed);
+    g_mutex_unlock(&e->lock);
+}
+
+void bl_engine_count_skipped(BlEngine *e, guint64 n)
+{
+    g_mutex_lock(&e->lock);
+    e->skipped += n;
+    g_mutex_unlock(&e->lock);
+}
+
+void bl_engine_count_retry(BlEngine *e)
+{
+    g_mutex_lock(&e->lock);
+    e->retried++;
+    g_mutex_unlock(&e->lock);
+}
+
+const char *bl_engine_collation_charset(BlEngine *e, guint id)
+{
+    return id < 65536 && e->charset_by_id ? e->charset_by_id[id] : NULL;
+}
+
+const char *bl_engine_collation_name(BlEngine *e, guint id)
+{
+    return id < 65536 && e->collation_by_id ? e->collation_by_id[id] : NULL;
+}

@@ -1,0 +1,191 @@
+/* binlogfs — turning a job into SQL text for one connection.
+ *
+ * DESIGN: a connection remembers the session context it last set (default
+ * database, sql_mode, charsets, ...) and each Query part emits only what
+ * differs, as mysqlbinlog does for one session; row events become BINLOG
+ * statements (base64 of the raw events), preceded once per connection by
+ * the file's Format_description event. Invariant: the text rendered for a
+ * part never depends on anything but that part and the session state, so a
+ * retry renders the same statements after a reset of the state.
+ */
+#include <string.h>
+
+#include "render.h"
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+void bl_base64_append(GString *out, const guint8 *in, gsize len)
+{
+    gsize olen = (len + 2) / 3 * 4;
+    gsize pos = out->len;
+    g_string_set_size(out, pos + olen);
+    char *o = out->str + pos;
+    gsize i = 0;
+    for (; i + 3 <= len; i += 3) {
+        guint32 v = (guint32)in[i] << 16 | (guint32)in[i + 1] << 8 | in[i + 2];
+        *o++ = b64[v >> 18];
+        *o++ = b64[(v >> 12) & 63];
+        *o++ = b64[(v >> 6) & 63];
+        *o++ = b64[v & 63];
+    }
+    if (i < len) {
+        guint32 v = (guint32)in[i] << 16 | (i + 1 < len ? (guint32)in[i + 1] << 8 : 0);
+        *o++ = b64[v >> 18];
+        *o++ = b64[(v >> 12) & 63];
+        *o++ = i + 1 < len ? b64[(v >> 6) & 63] : '=';
+        *o++ = '=';
+    }
+}
+
+void bl_session_reset(BlSession *s)
+{
+    if (s->fde)
+        g_bytes_unref(s->fde);
+    memset(s, 0, sizeof *s);
+}
+
+static void binlog_stmt(GString *out, const guint8 *data, gsize len)
+{
+    g_string_append(out, "BINLOG '");
+    bl_base64_append(out, data, len);
+    g_string_append(out, "';\n");
+}
+
+void bl_render_fde(GString *out, BlSession *s, GBytes *fde)
+{
+    if (!fde || (s->fde && g_bytes_equal(s->fde, fde)))
+        return;
+    gsize len;
+    const guint8 *d = g_bytes_get_data(fde, &len);
+    binlog_stmt(out, d, len);
+    if (s->fde)
+        g_bytes_unref(s->fde);
+    s->fde = g_bytes_ref(fde);
+}
+
+/* Splits a run of row events into BINLOG statements of at most `max`
+ * bytes of events, cutting only after a statement's last rows event.
+ * MariaDB (10.11) clears SERVER_MORE_RESULTS_EXISTS in the reply to a
+ * BINLOG statement holding rows events, so the client would stop reading
+ * the replies of a multi-statement batch there and lose sync with the
+ * server: every such statement must end its batch. The offset after each
+ * one is appended to `ends`. */
+void bl_render_rows(GString *out, GArray *ends, const guint8 *data, gsize len, gsize max)
+{
+    gsize start = 0, pos = 0, cut = 0;
+    while (pos + 19 <= len) {
+        guint32 size = bl_u32(data + pos + 9);
+        if (size < 19 || pos + size > len)
+            break;
+        guint8 type = data[pos + 4];
+        pos += size;
+        if (bl_event_is_rows(type))
+            cut = pos; /* events after a rows event may start a new statement */
+        if (pos - start >= max && cut > start) {
+            binlog_stmt(out, data + start, cut - start);
+            g_array_append_val(ends, out->len);
+            start = cut;
+        }
+    }
+    if (len > start) {
+        binlog_stmt(out, data + start, len - start);
+        g_array_append_val(ends, out->len);
+    }
+}
+
+static void sep(GString *out, gboolean *first)
+{
+    g_string_append(out, *first ? "SET " : ", ");
+    *first = FALSE;
+}
+
+void bl_render_query(GString *out, BlSession *s, const QueryCtx *c, const char *sql, gsize len,
+                     const char *const *collation_names)
+{
+    if (c->use_db && c->db[0] && (!s->valid || strcmp(s->ctx.db, c->db) != 0)) {
+        g_string_append(out, "USE `");
+        for (const char *p = c->db; *p; p++) {
+            if (*p == '`')
+                g_string_append_c(out, '`');
+            g_string_append_c(out, *p);
+        }
+        g_string_append(out, "`;\n");
+        g_strlcpy(s->ctx.db, c->db, sizeof s->ctx.db);
+    }
+    gboolean first = TRUE;
+    QueryCtx *o = &s->ctx;
+    gboolean all = !s->valid;
+    sep(out, &first);
+    if (c->has_usec)
+        g_string_append_printf(out, "TIMESTAMP=%u.%06u", c->timestamp, c->usec);
+    else
+        g_string_append_printf(out, "TIMESTAMP=%u", c->timestamp);
+    if (all || o->thread_id != c->thread_id) {
+        sep(out, &first);
+        g_string_append_printf(out, "@@session.pseudo_thread_id=%u", c->thread_id);
+    }
+    if (c->has_flags2 && (all || !o->has_flags2 || o->flags2 != c->flags2)) {
+        sep(out, &first);
+        g_string_append_printf(out,
+                               "@@session.foreign_key_checks=%d, @@session.sql_auto_is_null=%d, "
+                               "@@session.unique_checks=%d",
+                               !(c->flags2 & 0x4000000), !!(c->flags2 & 0x4000), !(c->flags2 & 0x8000000));
+    }
+    if (c->has_sql_mode && (all || !o->has_sql_mode || o->sql_mode != c->sql_mode)) {
+        sep(out, &first);
+        g_string_append_printf(out, "@@session.sql_mode=%" G_GUINT64_FORMAT, c->sql_mode);
+    }
+    if (all || o->auto_increment_increment != c->auto_increment_increment ||
+        o->auto_increment_offset != c->auto_increment_offset) {
+        sep(out, &first);
+        g_string_append_printf(out, "@@session.auto_increment_increment=%u, @@session.auto_increment_offset=%u",
+                               c->auto_increment_increment, c->auto_increment_offset);
+    }
+    if (c->has_charset && (all || !o->has_charset || o->charset_client != c->charset_client ||
+                           o->collation_connection != c->collation_connection ||
+                           o->collation_server != c->collation_server)) {
+        const char *cs = collation_names ? collation_names[c->charset_client] : NULL;
+        sep(out, &first);
+        if (cs)
+            g_string_append_printf(out, "@@session.character_set_client=%s, ", cs);
+        else
+            g_string_append_printf(out, "@@session.character_set_client=%u, ", c->charset_client);
+        g_string_append_printf(out, "@@session.collation_connection=%u, @@session.collation_server=%u",
+                               c->collation_connection, c->collation_server);
+    }
+    if (all || strcmp(o->time_zone, c->time_zone) != 0) {
+        sep(out, &first);
+        if (c->time_zone[0]) {
+            g_string_append(out, "@@session.time_zone='");
+            for (const char *p = c->time_zone; *p; p++) {
+                if (*p == '\'' || *p == '\\')
+                    g_string_append_c(out, '\\');
+                g_string_append_c(out, *p);
+            }
+            g_string_append_c(out, '\'');
+        } else {
+            g_string_append(out, "@@session.time_zone=DEFAULT");
+        }
+    }
+    if (all || o->lc_time_names != c->lc_time_names) {
+        sep(out, &first);
+        g_string_append_printf(out, "@@session.lc_time_names=%u", c->lc_time_names);
+    }
+    if (all || o->collation_database != c->collation_database) {
+        sep(out, &first);
+        if (c->collation_database)
+            g_string_append_printf(out, "@@session.collation_database=%u", c->collation_database);
+        else
+            g_string_append(out, "@@session.collation_database=DEFAULT");
+    }
+    g_string_append(out, ";\n");
+    char db[sizeof s->ctx.db];
+    g_strlcpy(db, s->ctx.db, sizeof db);
+    s->ctx = *c;
+    g_strlcpy(s->ctx.db, db, sizeof s->ctx.db);
+    s->valid = TRUE;
+    /* a statement may end in a -- comment: the newline keeps it from
+     * swallowing the next one */
+    g_string_append_len(out, sql, (gssize)len);
+    g_string_append(out, "\n;\n");
+}

@@ -1,0 +1,26 @@
+/* binlogfs — SQL text for jobs, per connection (see render.c). */
+#ifndef BINLOGFS_RENDER_H
+#define BINLOGFS_RENDER_H
+
+#include "job.h"
+
+/* What one connection's session has been told so far. */
+typedef struct {
+    gboolean valid;   /* ctx holds what the session has */
+    QueryCtx ctx;
+    GBytes *fde;      /* the FDE sent with BINLOG, NULL before */
+} BlSession;
+
+void bl_session_reset(BlSession *s);
+void bl_base64_append(GString *out, const guint8 *data, gsize len);
+/* BINLOG '<fde>' if the session has not seen this FDE yet. */
+void bl_render_fde(GString *out, BlSession *s, GBytes *fde);
+/* BINLOG statements for a run of raw row events; each must be the last
+ * statement of a batch: the offset after each is appended to `ends`. */
+void bl_render_rows(GString *out, GArray *ends, const guint8 *data, gsize len, gsize max);
+/* USE, SET ... and the statement. collation_names: charset name by
+ * collation id (65536 entries) or NULL. */
+void bl_render_query(GString *out, BlSession *s, const QueryCtx *c, const char *sql, gsize len,
+                     const char *const *collation_names);
+
+#endif

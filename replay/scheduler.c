@@ -1,0 +1,212 @@
+/* binlogfs — the scheduler thread: the one place that decides which job
+ * runs when, and on which applier.
+ *
+ * DESIGN: jobs arrive from the feeder in seq order and wait in `pending`.
+ * The head may start when every job it depends on has committed
+ * (dep <= committed) and an applier is free (for a pinned job — temporary
+ * tables — the applier that owns its source thread). Jobs start in seq
+ * order; they commit in seq order too (the appliers wait for their turn on
+ * BlOrder), so the target always holds a prefix of the source's history.
+ * Invariants: only this thread assigns jobs and changes the state; it
+ * never talks to the server; it learns everything from its inbox.
+ */
+#include <string.h>
+
+#include "engine-private.h"
+
+typedef struct {
+    BlEngine *e;
+    GQueue pending;            /* Job*, seq order */
+    gboolean busy[BL_MAX_WORKERS];
+    guint in_flight;
+    GHashTable *pins;          /* source thread id -> applier index + 1 */
+    gboolean feed_ended;
+    gboolean failed;
+} Sched;
+
+void bl_sched_send(BlEngine *e, MsgKind kind, Job *job, guint worker, const char *error)
+{
+    Msg *m = g_new0(Msg, 1);
+    m->kind = kind;
+    m->job = job;
+    m->worker = worker;
+    m->error = g_strdup(error);
+    g_async_queue_push(e->sched_inbox, m);
+}
+
+static guint64 committed(BlEngine *e)
+{
+    g_mutex_lock(&e->order.lock);
+    guint64 c = e->order.committed;
+    g_mutex_unlock(&e->order.lock);
+    return c;
+}
+
+/* Makes sure appliers 0..wanted-1 exist (connection errors are recorded
+ * and leave the applier missing). */
+static void ensure_appliers(Sched *s, guint wanted)
+{
+    BlEngine *e = s->e;
+    for (guint i = 0; i < wanted; i++) {
+        if (e->appliers[i])
+            continue;
+        GError *error = NULL;
+        e->appliers[i] = bl_applier_new(e, i, &error);
+        if (!e->appliers[i]) {
+            bl_engine_record_error(e, "worker %u: %s", i, error->message);
+            g_error_free(error);
+            break;
+        }
+    }
+}
+
+static int pick_applier(Sched *s, Job *j)
+{
+    BlEngine *e = s->e;
+    guint wanted = MIN(e->workers_wanted, BL_MAX_WORKERS);
+    if (j->pinned) {
+        gpointer v = g_hash_table_lookup(s->pins, GUINT_TO_POINTER(j->pin_thread));
+        if (v) {
+            guint i = GPOINTER_TO_UINT(v) - 1;
+            return s->busy[i] ? -1 : (int)i;
+        }
+    }
+    for (guint i = 0; i < wanted; i++) {
+        if (e->appliers[i] && !s->busy[i]) {
+            if (j->pinned)
+                g_hash_table_insert(s->pins, GUINT_TO_POINTER(j->pin_thread), GUINT_TO_POINTER(i + 1));
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+static void dispatch(Sched *s)
+{
+    BlEngine *e = s->e;
+    if (s->failed)
+        return;
+    g_mutex_lock(&e->lock);
+    gboolean paused = e->paused, down = e->shutting_down;
+    g_mutex_unlock(&e->lock);
+    if (paused || down)
+        return;
+    guint64 c = committed(e);
+    while (!g_queue_is_empty(&s->pending)) {
+        Job *j = g_queue_peek_head(&s->pending);
+        if (j->dep > c)
+            break;
+        int i = pick_applier(s, j);
+        if (i < 0)
+            break;
+        g_queue_pop_head(&s->pending);
+        s->busy[i] = TRUE;
+        s->in_flight++;
+        bl_applier_push(e->appliers[i], j);
+    }
+}
+
+static void update_state(Sched *s)
+{
+    BlEngine *e = s->e;
+    BlEngineState st;
+    g_mutex_lock(&e->lock);
+    gboolean quiet = s->in_flight == 0 && g_queue_is_empty(&s->pending);
+    if (s->failed)
+        st = s->in_flight == 0 ? BL_STATE_FAILED : BL_STATE_RUNNING;
+    else if (e->paused)
+        st = BL_STATE_PAUSED;
+    else if (quiet && s->feed_ended)
+        st = e->feed_end_state;
+    else if (quiet && e->feeder_waiting)
+        st = e->waiting_for ? BL_STATE_WAITING : BL_STATE_IDLE;
+    else
+        st = BL_STATE_RUNNING;
+    if (st != e->state) {
+        e->state = st;
+        g_cond_broadcast(&e->changed);
+    }
+    g_mutex_unlock(&e->lock);
+}
+
+/* Makes the appliers that wait for their turn with jobs after `seq` roll
+ * back: `seq` will never commit. */
+static void abort_after(BlEngine *e, guint64 seq)
+{
+    g_mutex_lock(&e->order.lock);
+    e->order.abort_from = seq;
+    e->order.abort_gen++;
+    e->order.failed_seq = seq;
+    g_cond_broadcast(&e->order.cond);
+    g_mutex_unlock(&e->order.lock);
+}
+
+static void handle(Sched *s, Msg *m)
+{
+    BlEngine *e = s->e;
+    switch (m->kind) {
+    case MSG_JOB:
+        g_queue_push_tail(&s->pending, m->job);
+        break;
+    case MSG_DONE:
+        s->busy[m->worker] = FALSE;
+        s->in_flight--;
+        break;
+    case MSG_FAILED:
+        s->busy[m->worker] = FALSE;
+        s->in_flight--;
+        if (m->error) {
+            s->failed = TRUE;
+            abort_after(e, m->job->seq);
+            bl_engine_record_error(e, "%s", m->error);
+        }
+        bl_engine_release(e, m->job);
+        bl_job_free(m->job);
+        break;
+    case MSG_FEED_END:
+        s->feed_ended = TRUE;
+        if (m->error) {
+            g_mutex_lock(&e->lock);
+            gboolean failed_feed = e->feed_end_state == BL_STATE_FAILED;
+            g_mutex_unlock(&e->lock);
+            if (failed_feed)
+                bl_engine_record_error(e, "%s", m->error);
+        }
+        break;
+    case MSG_IDLE_WORKER:
+    case MSG_WAKE:
+        break;
+    }
+}
+
+gpointer bl_scheduler_main(gpointer data)
+{
+    Sched s = { .e = data };
+    BlEngine *e = s.e;
+    g_queue_init(&s.pending);
+    s.pins = g_hash_table_new(g_direct_hash, g_direct_equal);
+    for (;;) {
+        Msg *m = g_async_queue_timeout_pop(e->sched_inbox, 200 * 1000);
+        if (m) {
+            handle(&s, m);
+            g_free(m->error);
+            g_free(m);
+        }
+        g_mutex_lock(&e->lock);
+        guint wanted = e->workers_wanted;
+        gboolean down = e->shutting_down;
+        g_mutex_unlock(&e->lock);
+        if (down && s.in_flight == 0)
+            break;
+        ensure_appliers(&s, wanted);
+        dispatch(&s);
+        update_state(&s);
+    }
+    Job *j;
+    while ((j = g_queue_pop_head(&s.pending)) != NULL) {
+        bl_engine_release(e, j);
+        bl_job_free(j);
+    }
+    g_hash_table_destroy(s.pins);
+    return NULL;
+}

@@ -1,0 +1,58 @@
+# tests/lib/oracle.sh — the replay oracle: the state of every user table.
+# Source tap.sh and server.sh first.
+#
+# API
+#   table_states NAME        one line per user table (all schemas but the
+#                            system ones and binlogfs): "db.table rows digest"
+#                            digest = CHECKSUM TABLE ... EXTENDED, or, for
+#                            tables with generated columns (whose checksum is
+#                            not stable, MDEV-32079), the md5 of an ordered
+#                            dump of the stored columns
+#   backup_datadir SRC DST   copy the stopped server SRC's data directory to
+#                            be the data directory of server DST (not started)
+#   pipe_apply NAME FILES... the reference: mariadb-binlog FILES | mariadb
+
+table_states() {
+    local name=$1 t cols gen
+    local list
+    list=$(server_sql "$name" "SELECT CONCAT(table_schema, '.', table_name) FROM information_schema.tables
+        WHERE table_type = 'BASE TABLE' AND table_schema NOT IN
+        ('mysql', 'information_schema', 'performance_schema', 'sys', 'binlogfs')
+        ORDER BY table_schema, table_name") || return 1
+    for t in $list; do
+        local db=${t%%.*} tb=${t#*.}
+        local q="\`$db\`.\`$tb\`"
+        local n
+        n=$(server_sql "$name" "SELECT COUNT(*) FROM $q")
+        gen=$(server_sql "$name" "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema='$db'
+            AND table_name='$tb' AND (extra LIKE '%GENERATED%' OR generation_expression IS NOT NULL
+            AND generation_expression <> '')")
+        if [ "$gen" != 0 ]; then
+            cols=$(server_sql "$name" "SELECT GROUP_CONCAT(CONCAT('\`', column_name, '\`') ORDER BY ordinal_position)
+                FROM information_schema.columns WHERE table_schema='$db' AND table_name='$tb'
+                AND NOT (extra LIKE '%GENERATED%' OR generation_expression IS NOT NULL AND generation_expression <> '')")
+            local d
+            d=$(server_sql "$name" "SELECT $cols FROM $q ORDER BY $cols" | md5sum | cut -d' ' -f1)
+            echo "$t $n dump:$d"
+        else
+            echo "$t $n $(server_sql "$name" "CHECKSUM TABLE $q EXTENDED" | awk '{print $2}')"
+        fi
+    done
+}
+
+backup_datadir() {
+    local src=$1 dst=$2
+    rm -rf "$TEST_TMP/$dst"
+    mkdir -p "$TEST_TMP/$dst/binlog" "$TEST_TMP/$dst/files"
+    cp -a "$TEST_TMP/$src/data" "$TEST_TMP/$dst/data"
+    # the copy must not carry the source's binlogs or their index
+    rm -f "$TEST_TMP/$dst/data/"*bin.[0-9]* "$TEST_TMP/$dst/data/"*bin.index
+}
+
+pipe_apply() {
+    local name=$1
+    shift
+    mariadb-binlog --no-defaults "$@" |
+        "$MARIADB_CLIENT" --no-defaults "--socket=$TEST_TMP/$name/sock" -uroot --local-infile=1 \
+            --binary-mode
+}
