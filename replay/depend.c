@@ -42,7 +42,13 @@ typedef struct {
     guint64 seq; /* 0 = empty slot */
 } Slot;
 
+typedef struct {
+    guint64 any;  /* last transaction writing the table at all */
+    guint64 excl; /* last transaction writing the whole table */
+} TableWriters;
+
 struct BlDepTracker {
+    GHashTable *tables; /* table hash -> TableWriters (one per table: bounded) */
     Slot *slots;
     guint64 mask;
     guint64 used, limit;
@@ -58,6 +64,7 @@ BlDepTracker *bl_dep_new(guint capacity)
     d->slots = g_new0(Slot, n);
     d->mask = n - 1;
     d->limit = n / 2;
+    d->tables = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
     return d;
 }
 
@@ -66,6 +73,7 @@ void bl_dep_free(BlDepTracker *d)
     if (!d)
         return;
     g_free(d->slots);
+    g_hash_table_destroy(d->tables);
     g_free(d);
 }
 
@@ -90,6 +98,25 @@ guint64 bl_dep_add(BlDepTracker *d, const BlTrx *t)
         d->barrier = t->seq - 1;
     }
     guint64 dep = d->barrier;
+    /* tables: rows with keys share a table, a write of the whole table
+     * (no usable key) excludes every other writer of it */
+    for (guint i = 0; t->table_keys && i < t->table_keys->len; i++) {
+        guint64 tk = g_array_index(t->table_keys, guint64, i);
+        guint64 base = tk & ~G_GUINT64_CONSTANT(1);
+        TableWriters *w = g_hash_table_lookup(d->tables, &base);
+        if (!w) {
+            guint64 *key = g_new(guint64, 1);
+            *key = base;
+            w = g_new0(TableWriters, 1);
+            g_hash_table_insert(d->tables, key, w);
+        }
+        guint64 before = (tk & 1) ? MAX(w->any, w->excl) : w->excl;
+        if (before < t->seq)
+            dep = MAX(dep, before);
+        w->any = t->seq;
+        if (tk & 1)
+            w->excl = t->seq;
+    }
     const guint64 *k = (const guint64 *)(gconstpointer)t->keys->data;
     for (guint i = 0; i < t->keys->len; i++) {
         Slot *s = find(d, k[i]);

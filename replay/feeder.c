@@ -22,6 +22,7 @@
 #include <binlogfs/rows.h>
 #include <binlogfs/trx.h>
 
+#include "catalog.h"
 #include "engine-private.h"
 
 #define G_LOG_DOMAIN_FEEDER "binlogfs-feeder"
@@ -43,6 +44,7 @@ typedef struct {
     GHashTable *filtered_tables; /* table ids dropped by --database in this trx */
     GHashTable *load_files;      /* file_id -> path of LOAD DATA data */
     char *next_name;        /* Rotate's next file */
+    BlCatalog *catalog;     /* the target's keys; NULL: PK metadata only */
 } Feeder;
 
 /* ---- raw event normalisation ------------------------------------------- */
@@ -497,6 +499,8 @@ static gboolean finish_trx(Feeder *f, BlTrx *t)
         j->pin_thread = t->thread_id;
     }
     j->trx = t;
+    if (t->kind == BL_TRX_DDL && f->catalog)
+        bl_catalog_invalidate(f->catalog, j->seq);
     wait_memory(f->e, j->bytes);
     bl_sched_send(f->e, MSG_JOB, j, 0, NULL);
     return TRUE;
@@ -715,7 +719,15 @@ gpointer bl_feeder_main(gpointer data)
 {
     BlEngine *e = data;
     Feeder f = { .e = e };
-    f.builder = bl_trx_builder_new(NULL);
+    GError *cerr = NULL;
+    f.catalog = bl_catalog_new(e, &cerr);
+    if (!f.catalog) {
+        g_warning("cannot read the target's keys (%s): write sets use the binlog's primary keys only",
+                  cerr->message);
+        g_error_free(cerr);
+    }
+    BlTrxOptions topt = { .key_lookup = f.catalog ? bl_catalog_keys : NULL, .key_lookup_data = f.catalog };
+    f.builder = bl_trx_builder_new(&topt);
     f.dep = bl_dep_new(1u << 20);
     bl_hint_init(&f.hints);
     f.filtered_tables = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
@@ -769,5 +781,6 @@ gpointer bl_feeder_main(gpointer data)
     g_hash_table_destroy(f.load_files);
     bl_dep_free(f.dep);
     bl_trx_builder_free(f.builder);
+    bl_catalog_free(f.catalog);
     return NULL;
 }

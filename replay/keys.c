@@ -130,8 +130,8 @@ gboolean bl_key_hash(const BlTableMap *tm, guint key_index, const BlKeyDef *k, c
 {
     g_return_val_if_fail(tm != NULL && k != NULL && vals != NULL, FALSE);
     g_return_val_if_fail(k->n_parts >= 1 && k->n_parts <= BL_MAX_KEY_PARTS, FALSE);
-    guint64 h = tm->table_hash ? tm->table_hash : bl_table_hash(tm->db, tm->table);
-    h = mum(h ^ K0, (guint64)key_index ^ K2);
+    guint64 h = k->space ? k->space : tm->table_hash ? tm->table_hash : bl_table_hash(tm->db, tm->table);
+    h = mum(h ^ K0, (guint64)(k->space ? k->space_index : key_index) ^ K2);
     for (guint i = 0; i < k->n_parts; i++) {
         guint col = k->col[i];
         g_return_val_if_fail(col < tm->n_columns, FALSE);

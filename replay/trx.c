@@ -45,6 +45,8 @@ void bl_trx_free(BlTrx *t)
         g_ptr_array_unref(t->tables);
     if (t->keys)
         g_array_unref(t->keys);
+    if (t->table_keys)
+        g_array_unref(t->table_keys);
     g_free(t);
 }
 
@@ -90,6 +92,7 @@ static void start(BlTrxBuilder *b, const BlEvent *ev)
     t->start_pos = ev->offset;
     t->tables = g_ptr_array_new_with_free_func(g_free);
     t->keys = g_array_new(FALSE, FALSE, sizeof(guint64));
+    t->table_keys = g_array_new(FALSE, FALSE, sizeof(guint64));
     b->cur = t;
     b->standalone = FALSE;
     b->saw_begin = FALSE;
@@ -154,13 +157,42 @@ static void add_key(BlTrxBuilder *b, guint64 h)
     g_array_append_val(t->keys, h);
 }
 
+/* Records a write to a table: shared (keyed rows) or exclusive (the
+ * whole table); exclusive wins over shared. */
+static void add_table_key(BlTrxBuilder *b, guint64 table, gboolean exclusive)
+{
+    GArray *a = b->cur->table_keys;
+    guint64 base = table & ~G_GUINT64_CONSTANT(1);
+    for (guint i = 0; i < a->len; i++) {
+        guint64 *k = &g_array_index(a, guint64, i);
+        if ((*k & ~G_GUINT64_CONSTANT(1)) == base) {
+            *k |= exclusive ? 1 : 0;
+            return;
+        }
+    }
+    guint64 v = base | (exclusive ? 1 : 0);
+    g_array_append_val(a, v);
+}
+
 static void image_keys(BlTrxBuilder *b, const BlTableMap *tm, const BlKeyDef *defs, guint n,
                        const BlValue *vals)
 {
     for (guint k = 0; k < n; k++) {
+        const BlKeyDef *d = &defs[k];
         guint64 h;
-        if (bl_key_hash(tm, k, &defs[k], vals, &h))
+        if (bl_key_hash(tm, k, d, vals, &h)) {
             add_key(b, h);
+            continue;
+        }
+        /* A key part absent from the image (binlog_row_image=MINIMAL or
+         * NOBLOB): its value is unknown, so the row may conflict with any
+         * row of the key's table. NULL parts never conflict. */
+        for (guint i = 0; i < d->n_parts; i++) {
+            if (d->col[i] < tm->n_columns && !vals[d->col[i]].present) {
+                add_table_key(b, d->space ? d->space : bl_table_hash(tm->db, tm->table), TRUE);
+                break;
+            }
+        }
     }
 }
 
@@ -193,7 +225,9 @@ static gboolean rows_event(BlTrxBuilder *b, const BlReader *r, const BlEvent *ev
     gboolean want_keys = n_defs > 0 && !(b->cur->flags & BL_TRXF_TOO_LARGE);
     if (n_defs == 0) {
         b->cur->flags |= BL_TRXF_NO_KEYS;
-        add_key(b, bl_table_hash(tm->db, tm->table));
+        add_table_key(b, bl_table_hash(tm->db, tm->table), TRUE);
+    } else {
+        add_table_key(b, bl_table_hash(tm->db, tm->table), FALSE);
     }
     if (b->n_values < tm->n_columns) {
         b->n_values = tm->n_columns;

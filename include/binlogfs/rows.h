@@ -48,6 +48,12 @@ typedef struct {
      * never more bytes than the key compares: hashing it can only make
      * more values collide, never separate equal ones. */
     guint32 prefix[BL_MAX_KEY_PARTS];
+    /* A foreign key: its values are hashed in the key space of the
+     * referenced table (space = bl_table_hash of it, space_index = the
+     * number of the referenced unique key there), so that a child row and
+     * the parent row it references share a write-set key. 0 = own key. */
+    guint64 space;
+    guint space_index;
 } BlKeyDef;
 
 typedef struct {

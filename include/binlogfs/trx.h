@@ -52,7 +52,11 @@ typedef struct {
     guint64 n_rows;
     guint64 bytes;          /* stored bytes of its events */
     GPtrArray *tables;      /* "db.table", distinct, owned */
-    GArray *keys;           /* guint64 write-set hashes (row keys and table keys) */
+    GArray *keys;           /* guint64 write-set hashes of rows' keys */
+    GArray *table_keys;     /* guint64: bl_table_hash of each table written, low
+                               bit set when the whole table is written
+                               (exclusive: no usable key), clear when only
+                               keyed rows are (shared); distinct */
 } BlTrx;
 
 void bl_trx_free(BlTrx *t);

@@ -363,6 +363,46 @@ static void test_levels(void)
     g_assert_cmpuint(bl_levels_critical_path(m), ==, 1);
 }
 
+static BlTrx *mk_trx(guint64 seq, BlTrxKind kind, const guint64 *keys, guint nk, const guint64 *tk, guint nt)
+{
+    BlTrx *t = g_new0(BlTrx, 1);
+    t->seq = seq;
+    t->kind = kind;
+    t->tables = g_ptr_array_new_with_free_func(g_free);
+    t->keys = g_array_new(FALSE, FALSE, sizeof(guint64));
+    t->table_keys = g_array_new(FALSE, FALSE, sizeof(guint64));
+    g_array_append_vals(t->keys, keys, nk);
+    g_array_append_vals(t->table_keys, tk, nt);
+    return t;
+}
+
+/* Write-set dependencies: shared keys, exclusive tables, barriers. */
+static void test_dep_writesets(void)
+{
+    g_autoptr(BlDepTracker) d = bl_dep_new(1024);
+    const guint64 T = 0x1000, U = 0x2000, TX = 0x1001; /* table T shared, U shared, T exclusive */
+    const guint64 k1 = 11, k2 = 22, k3 = 33;
+    struct { guint64 keys[2]; guint nk; guint64 tk; BlTrxKind kind; guint64 want; } steps[] = {
+        { { k1 }, 1, T, BL_TRX_ROWS, 0 },      /* 1: first writer */
+        { { k2 }, 1, T, BL_TRX_ROWS, 0 },      /* 2: other row, same table: independent */
+        { { k1 }, 1, T, BL_TRX_ROWS, 1 },      /* 3: same row as 1 */
+        { { k3 }, 1, U, BL_TRX_ROWS, 0 },      /* 4: other table */
+        { { 0 }, 0, TX, BL_TRX_ROWS, 3 },      /* 5: whole table T: after every writer of T */
+        { { k2 }, 1, T, BL_TRX_ROWS, 5 },      /* 6: after the whole-table write */
+        { { k3 }, 1, U, BL_TRX_DDL, 5 },       /* 7: barrier: after everything */
+        { { 99 }, 1, U, BL_TRX_ROWS, 7 },      /* 8: after the barrier */
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(steps); i++) {
+        BlTrx *t = mk_trx(i + 1, steps[i].kind, steps[i].keys, steps[i].nk, &steps[i].tk, 1);
+        guint64 dep = bl_dep_add(d, t);
+        if (steps[i].kind == BL_TRX_DDL)
+            g_assert_cmpuint(dep, ==, i);
+        else
+            g_assert_cmpuint(dep, ==, steps[i].want);
+        bl_trx_free(t);
+    }
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -378,5 +418,6 @@ int main(int argc, char **argv)
     g_test_add_func("/trx/last-complete", test_last_complete);
     g_test_add_func("/query/classify", test_sql_classify);
     g_test_add_func("/depend/levels", test_levels);
+    g_test_add_func("/depend/writesets", test_dep_writesets);
     return g_test_run();
 }
