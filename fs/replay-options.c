@@ -33,6 +33,7 @@ int bl_replay_options_parse(BlReplayOptions *o, int *argc, char ***argv, const c
         { "exclude-gtids", 0, 0, G_OPTION_ARG_STRING, &o->exclude_gtids, "Do not apply these transactions", "SET" },
         { "progress-table", 0, 0, G_OPTION_ARG_STRING, &o->progress_table, "Where progress is kept (default binlogfs.progress)", "DB.TABLE" },
         { "tmpdir", 0, 0, G_OPTION_ARG_FILENAME, &o->tmpdir, "Directory for LOAD DATA files (default $TMPDIR)", "DIR" },
+        { "memory-limit", 0, 0, G_OPTION_ARG_INT, &o->memory_mib, "MiB of transactions held in memory (default 256); larger transactions are streamed", "MIB" },
         { "quiet", 'q', 0, G_OPTION_ARG_NONE, &o->quiet, "No progress bar, no summary", NULL },
         { NULL },
     };
@@ -53,6 +54,12 @@ int bl_replay_options_parse(BlReplayOptions *o, int *argc, char ***argv, const c
         goto usage;
     }
     o->config.workers = (guint)o->workers;
+    if (o->memory_mib < 0 || o->memory_mib > 1 << 20) {
+        g_set_error(&error, BL_ERROR, BL_ERROR_INVALID, "--memory-limit must be between 16 and 1048576 MiB");
+        goto usage;
+    }
+    if (o->memory_mib)
+        o->config.memory_limit = (gsize)MAX(o->memory_mib, 16) << 20;
     if (o->start_at && !bl_spec_parse(o->start_at, TRUE, &o->config.start_at, &error))
         goto usage;
     if (o->stop_at && !bl_spec_parse(o->stop_at, FALSE, &o->config.stop_at, &error))

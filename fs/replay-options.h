@@ -8,6 +8,7 @@ typedef struct {
     BlTarget target;
     BlEngineConfig config;
     gint workers;
+    gint memory_mib;
     char *start_at, *stop_at, *exclude_gtids, *database, *progress_table, *tmpdir;
     char **rewrite_db;
     gboolean quiet;

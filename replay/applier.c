@@ -37,6 +37,7 @@ struct Applier {
 };
 
 static void bl_applier_init_session(Applier *a);
+static char *describe_failure(Applier *a, Job *j, GError *error);
 
 typedef enum { RUN_OK, RUN_RETRY, RUN_CONFLICT, RUN_RECONNECT, RUN_FATAL, RUN_ABORTED } RunResult;
 
@@ -92,6 +93,44 @@ static gboolean must_start_at_turn(const Job *j)
            j->barrier;
 }
 
+static void render_part(Applier *a, const Part *p)
+{
+    GString *b = a->body;
+    switch (p->kind) {
+    case PART_ROWS:
+        bl_render_rows(b, a->ends, &a->session, p->data->data, p->data->len, BINLOG_STMT_MAX);
+        break;
+    case PART_QUERY:
+        bl_render_query(b, &a->session, &p->ctx, (const char *)p->data->data, p->data->len,
+                        (const char *const *)a->e->charset_by_id);
+        break;
+    case PART_SQL:
+        g_string_append_len(b, (const char *)p->data->data, p->data->len);
+        g_string_append(b, ";\n");
+        break;
+    case PART_END:
+        break;
+    }
+}
+
+static gboolean is_txn(const Job *j)
+{
+    return !j->standalone && !j->xa_prepare;
+}
+
+/* The tail: progress row, then COMMIT (or autocommit for what already
+ * committed itself: DDL, XA PREPARE, ROLLBACK-terminated groups). */
+static void render_tail(Applier *a, Job *j)
+{
+    GString *t = a->tail;
+    g_string_truncate(t, 0);
+    if (j->rollback && is_txn(j))
+        g_string_append(t, "ROLLBACK;\n");
+    bl_progress_sql(t, a->e->progress_db, a->e->progress_table, a->index, j);
+    if (is_txn(j) && !j->rollback)
+        g_string_append(t, "COMMIT;\n");
+}
+
 static void render_body(Applier *a, Job *j)
 {
     BlEngine *e = a->e;
@@ -99,15 +138,14 @@ static void render_body(Applier *a, Job *j)
     g_string_truncate(b, 0);
     g_array_set_size(a->ends, 0);
     bl_render_fde(b, &a->session, j->fde);
-    const BlGtid *g = &j->trx->gtid;
+    const BlGtid *g = &j->gtid;
     if (g->kind == BL_GTID_MARIADB && e->target_is_mariadb)
         g_string_append_printf(b,
                                "SET @@session.gtid_domain_id=%u, @@session.server_id=%u, "
                                "@@session.gtid_seq_no=%" G_GUINT64_FORMAT ";\n",
                                g->domain_id, g->server_id, g->seq_no);
-    gboolean txn = !j->standalone && !j->xa_prepare;
-    if (txn) {
-        if (j->trx->kind == BL_TRX_ROWS)
+    if (is_txn(j)) {
+        if (j->kind_hint == BL_TRX_ROWS && !j->streaming)
             g_string_append(b, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED;\n");
         g_string_append(b, "BEGIN;\n");
     }
@@ -115,31 +153,11 @@ static void render_body(Applier *a, Job *j)
         g_autofree char *x = bl_xid_format(&g->xid);
         g_string_append_printf(b, "XA START %s;\n", x);
     }
-    for (guint i = 0; i < j->parts->len; i++) {
-        Part *p = g_ptr_array_index(j->parts, i);
-        switch (p->kind) {
-        case PART_ROWS:
-            bl_render_rows(b, a->ends, p->data->data, p->data->len, BINLOG_STMT_MAX);
-            break;
-        case PART_QUERY:
-            bl_render_query(b, &a->session, &p->ctx, (const char *)p->data->data, p->data->len,
-                            (const char *const *)e->charset_by_id);
-            break;
-        case PART_SQL:
-            g_string_append_len(b, (const char *)p->data->data, p->data->len);
-            g_string_append(b, ";\n");
-            break;
-        }
-    }
-    if (j->rollback && txn)
-        g_string_append(b, "ROLLBACK;\n");
-    /* the tail: progress row, then COMMIT (or autocommit for what already
-     * committed itself: DDL, XA PREPARE, ROLLBACK-terminated groups) */
-    GString *t = a->tail;
-    g_string_truncate(t, 0);
-    bl_progress_sql(t, e->progress_db, e->progress_table, a->index, j);
-    if (txn && !j->rollback)
-        g_string_append(t, "COMMIT;\n");
+    GPtrArray *parts = j->streaming ? j->head : j->parts;
+    for (guint i = 0; i < parts->len; i++)
+        render_part(a, g_ptr_array_index(parts, i));
+    if (!j->streaming)
+        render_tail(a, j);
 }
 
 static RunResult classify(Applier *a, GError *error)
@@ -184,7 +202,7 @@ static RunResult run_once(Applier *a, Job *j, gboolean serial, gboolean *committ
     guint64 gen = abort_gen(e);
     render_body(a, j);
     g_debug("worker %u: job %" G_GUINT64_FORMAT " %s:%" G_GUINT64_FORMAT ": %zu + %zu bytes of SQL",
-            a->index, j->seq, j->file, j->trx->start_pos, a->body->len, a->tail->len);
+            a->index, j->seq, j->file, j->start_pos, a->body->len, a->tail->len);
     if (at_turn(e, j->seq)) {
         *committing = TRUE;
         if (!send_body(a, a->tail, error))
@@ -203,6 +221,70 @@ static RunResult run_once(Applier *a, Job *j, gboolean serial, gboolean *committ
     return RUN_OK;
 }
 
+/* Takes every remaining part of a streamed job (after a failure), so the
+ * feeder is never left waiting for memory. */
+static void drain_stream(Applier *a, Job *j)
+{
+    for (;;) {
+        Part *p = g_async_queue_pop(j->stream);
+        gboolean end = p->kind == PART_END;
+        bl_engine_release_bytes(a->e, p->data->len + sizeof *p);
+        bl_part_free(p);
+        if (end)
+            return;
+    }
+}
+
+/* A streamed job: at its turn, the parts read so far, then each part as
+ * it arrives, then the commit. It cannot be retried (its parts are gone);
+ * a failure is final. */
+static gboolean apply_streamed(Applier *a, Job *j, char **failure)
+{
+    BlEngine *e = a->e;
+    GError *error = NULL;
+    if (!wait_turn(e, j->seq, 0, FALSE)) {
+        drain_stream(a, j);
+        *failure = NULL;
+        return FALSE;
+    }
+    render_body(a, j);
+    gboolean ok = send_body(a, NULL, &error);
+    while (ok) {
+        Part *p = g_async_queue_pop(j->stream);
+        gsize n = p->data->len + sizeof *p;
+        if (p->kind == PART_END) {
+            bl_engine_release_bytes(e, n);
+            bl_part_free(p);
+            break;
+        }
+        g_string_truncate(a->body, 0);
+        g_array_set_size(a->ends, 0);
+        render_part(a, p);
+        ok = send_body(a, NULL, &error);
+        bl_engine_release_bytes(e, n);
+        bl_part_free(p);
+        if (!ok)
+            drain_stream(a, j);
+    }
+    if (ok && j->abort) {
+        bl_conn_query(a->conn, is_txn(j) ? "ROLLBACK" : "DO 0", is_txn(j) ? 8 : 4, NULL);
+        bl_engine_passed(e, j);
+        return TRUE;
+    }
+    if (ok) {
+        render_tail(a, j);
+        ok = bl_conn_query(a->conn, a->tail->str, a->tail->len, &error);
+    }
+    if (!ok) {
+        bl_conn_query(a->conn, "ROLLBACK", 8, NULL);
+        *failure = describe_failure(a, j, error);
+        g_clear_error(&error);
+        return FALSE;
+    }
+    bl_engine_committed(e, j);
+    return TRUE;
+}
+
 /* After a lost connection during COMMIT: did it commit? */
 static gboolean committed_before(Applier *a, Job *j)
 {
@@ -219,12 +301,13 @@ static gboolean committed_before(Applier *a, Job *j)
 static char *describe_failure(Applier *a, Job *j, GError *error)
 {
     GString *s = g_string_new(NULL);
-    g_string_append_printf(s, "%s:%" G_GUINT64_FORMAT, j->file, j->trx->start_pos);
+    g_string_append_printf(s, "%s:%" G_GUINT64_FORMAT, j->file, j->start_pos);
     if (j->gtid_text[0])
         g_string_append_printf(s, " GTID %s", j->gtid_text);
     g_string_append_printf(s, ": %s", error ? error->message : "failed");
-    for (guint i = 0; i < j->parts->len; i++) {
-        Part *p = g_ptr_array_index(j->parts, i);
+    GPtrArray *parts = j->streaming ? j->head : j->parts;
+    for (guint i = 0; i < parts->len; i++) {
+        Part *p = g_ptr_array_index(parts, i);
         if (p->kind == PART_QUERY || p->kind == PART_SQL) {
             gsize n = MIN(p->data->len, 200u);
             g_string_append(s, "; statement: ");
@@ -244,6 +327,8 @@ static char *describe_failure(Applier *a, Job *j, GError *error)
 static gboolean apply(Applier *a, Job *j, char **failure)
 {
     BlEngine *e = a->e;
+    if (j->streaming)
+        return apply_streamed(a, j, failure);
     gboolean serial = FALSE;
     for (int attempt = 0;; attempt++) {
         GError *error = NULL;
@@ -293,7 +378,7 @@ static gboolean apply(Applier *a, Job *j, char **failure)
         if (r == RUN_CONFLICT || r == RUN_RETRY)
             serial = TRUE;
         g_debug("worker %u: %s:%" G_GUINT64_FORMAT " retried after: %s", a->index, j->file,
-                j->trx->start_pos, error ? error->message : "?");
+                j->start_pos, error ? error->message : "?");
         g_clear_error(&error);
         bl_engine_count_retry(e);
         if (r == RUN_RETRY)

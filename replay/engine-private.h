@@ -127,6 +127,10 @@ const char *bl_engine_collation_charset(BlEngine *e, guint id);
 const char *bl_engine_collation_name(BlEngine *e, guint id);
 /* The job's bytes no longer count against the memory limit. */
 void bl_engine_release(BlEngine *e, Job *j);
+void bl_engine_release_bytes(BlEngine *e, gsize n);
+/* A job's turn passed without committing anything (a streamed job rolled
+ * back): later jobs may commit. */
+void bl_engine_passed(BlEngine *e, const Job *j);
 
 
 #endif

@@ -414,6 +414,24 @@ void bl_engine_release(BlEngine *e, Job *j)
     g_mutex_unlock(&e->lock);
 }
 
+void bl_engine_release_bytes(BlEngine *e, gsize n)
+{
+    g_mutex_lock(&e->lock);
+    e->inflight_bytes -= MIN(e->inflight_bytes, n);
+    g_cond_broadcast(&e->changed);
+    g_mutex_unlock(&e->lock);
+}
+
+void bl_engine_passed(BlEngine *e, const Job *j)
+{
+    g_mutex_lock(&e->order.lock);
+    g_assert(e->order.committed + 1 == j->seq);
+    e->order.committed = j->seq;
+    g_cond_broadcast(&e->order.cond);
+    g_mutex_unlock(&e->order.lock);
+    bl_sched_send(e, MSG_WAKE, NULL, 0, NULL);
+}
+
 void bl_engine_count_skipped(BlEngine *e, guint64 n)
 {
     g_mutex_lock(&e->lock);

@@ -38,6 +38,7 @@ typedef struct {
     GBytes *fde;            /* raw FDE of the current file (with CRC if any) */
     gboolean fde_crc;       /* the file's events carry CRC32 */
     Job *job;               /* being built */
+    Job *streamed;          /* the job being streamed (also f->job), or NULL */
     guint64 next_seq;
     gboolean start_reached;
     gboolean new_file;
@@ -405,9 +406,26 @@ static gboolean table_map_event(Feeder *f, const BlEvent *ev)
 
 /* ---- transactions ------------------------------------------------------------ */
 
+static void end_stream(Feeder *f, Job *j, gboolean abort);
+
+/* Drops the job being built. A streamed one belongs to its applier: it
+ * is told to roll back (its transaction never committed on the source). */
+static void drop_job(Feeder *f)
+{
+    if (f->job && f->job->streaming) {
+        g_message("%s: streamed transaction %s never committed on the source: rolled back",
+                  f->file, f->job->gtid_text);
+        end_stream(f, f->job, TRUE);
+        f->streamed = NULL;
+    } else {
+        bl_job_free(f->job);
+    }
+    f->job = NULL;
+}
+
 static void new_job(Feeder *f)
 {
-    bl_job_free(f->job);
+    drop_job(f);
     f->job = bl_job_new();
     f->job->fde = g_bytes_ref(f->fde);
     f->job->file = g_strdup(f->file);
@@ -438,7 +456,9 @@ typedef enum { TRX_APPLY, TRX_SKIP, TRX_DONE_BEFORE, TRX_STOP } TrxFate;
 static TrxFate fate(Feeder *f, const BlTrx *t)
 {
     BlEngine *e = f->e;
-    if (e->resume_file && position_le(f->file, t->end_pos, e->resume_file, e->resume_pos))
+    /* resume points are transaction ends: a transaction starting before
+     * one was applied by the earlier run */
+    if (e->resume_file && position_le(f->file, t->start_pos + 1, e->resume_file, e->resume_pos))
         return TRX_DONE_BEFORE;
     const BlSpec *stop = &e->cfg.stop_at;
     if (stop->kind != BL_SPEC_NONE && bl_spec_compare(stop, f->file, t) >= 0)
@@ -471,10 +491,106 @@ static guint64 job_dep(Feeder *f, BlTrx *t)
     return t->seq - 1;
 }
 
+#define STREAM_CHUNK (1u << 20)
+
+static gsize stream_threshold(const BlEngine *e)
+{
+    return MIN((gsize)16 << 20, e->cfg.memory_limit / 4);
+}
+
+/* Moves the job's parts to its stream, within the memory limit. */
+static void stream_parts(Feeder *f, Job *j, gboolean all)
+{
+    while (j->parts->len > (all ? 0u : 1u)) {
+        Part *p = g_ptr_array_steal_index(j->parts, 0);
+        gsize n = p->data->len + sizeof *p;
+        j->stream_pending -= MIN(j->stream_pending, n);
+        wait_memory(f->e, n);
+        g_async_queue_push(j->stream, p);
+    }
+}
+
+static void end_stream(Feeder *f, Job *j, gboolean abort)
+{
+    stream_parts(f, j, TRUE);
+    j->abort = abort;
+    g_async_queue_push(j->stream, bl_part_new(PART_END));
+}
+
+/* A transaction above the threshold is handed out before its end: it
+ * runs alone (a barrier), its parts follow as they are read. */
+static void maybe_stream(Feeder *f)
+{
+    Job *j = f->job;
+    const BlTrx *cur = bl_trx_builder_current(f->builder);
+    if (!j || !cur || j->discard)
+        return;
+    if (j->streaming) {
+        if (j->stream_pending >= STREAM_CHUNK || j->parts->len > 1)
+            stream_parts(f, j, j->stream_pending >= STREAM_CHUNK);
+        return;
+    }
+    if (j->bytes < stream_threshold(f->e))
+        return;
+    BlTrx probe = *cur;
+    probe.commit_time_us = 0;
+    TrxFate what = fate(f, &probe);
+    if (what == TRX_SKIP || what == TRX_DONE_BEFORE) {
+        j->discard = TRUE;
+        if (what == TRX_SKIP)
+            bl_engine_count_skipped(f->e, 1);
+        g_ptr_array_set_size(j->parts, 0);
+        j->bytes = 0;
+        return;
+    }
+    if (what == TRX_STOP)
+        return; /* decided at its end, when it is dropped */
+    g_mutex_lock(&f->e->lock);
+    f->e->trx_total++;
+    g_mutex_unlock(&f->e->lock);
+    j->seq = ++f->next_seq;
+    j->dep = j->seq - 1;
+    j->barrier = TRUE;
+    j->streaming = TRUE;
+    j->stream = g_async_queue_new();
+    /* what is read so far goes with the job; what follows, through the
+     * stream: the feeder never touches the applier's array */
+    j->head = j->parts;
+    j->parts = g_ptr_array_new_with_free_func((GDestroyNotify)bl_part_free);
+    j->gtid = cur->gtid;
+    j->start_pos = cur->start_pos;
+    bl_gtid_format(&cur->gtid, j->gtid_text, sizeof j->gtid_text);
+    j->xa_prepare = j->xa_prepare || (cur->gtid.flags2 & BL_FL_PREPARED_XA);
+    g_message("%s:%" G_GUINT64_FORMAT ": transaction %s above %zu MiB: streamed, applied alone",
+              f->file, cur->start_pos, j->gtid_text, stream_threshold(f->e) >> 20);
+    wait_memory(f->e, j->bytes);
+    bl_sched_send(f->e, MSG_JOB, j, 0, NULL);
+    f->streamed = j;
+}
+
 static gboolean finish_trx(Feeder *f, BlTrx *t)
 {
     Job *j = f->job;
     f->job = NULL;
+    if (j && j->discard) {
+        bl_job_free(j);
+        bl_trx_free(t);
+        return TRUE;
+    }
+    if (j && j->streaming) {
+        gboolean stop = f->e->cfg.stop_at.kind != BL_SPEC_NONE && bl_spec_compare(&f->e->cfg.stop_at, f->file, t) >= 0;
+        gboolean incomplete = (t->flags & BL_TRXF_INCOMPLETE) != 0;
+        t->seq = j->seq;
+        t->flags |= BL_TRXF_TOO_LARGE;
+        bl_dep_add(f->dep, t);
+        bl_hint_dep(&f->hints, t, f->new_file);
+        f->new_file = FALSE;
+        j->trx = t;
+        j->non_transactional = (t->flags & BL_TRXF_NON_TRANSACTIONAL) != 0;
+        f->streamed = NULL;
+        end_stream(f, j, stop || incomplete); /* the applier owns j from here */
+        return !stop;
+    }
     TrxFate what = fate(f, t);
     if (what != TRX_APPLY) {
         if (what == TRX_SKIP)
@@ -499,6 +615,9 @@ static gboolean finish_trx(Feeder *f, BlTrx *t)
         j->pin_thread = t->thread_id;
     }
     j->trx = t;
+    j->gtid = t->gtid;
+    j->start_pos = t->start_pos;
+    j->kind_hint = t->kind;
     if (t->kind == BL_TRX_DDL && f->catalog)
         bl_catalog_invalidate(f->catalog, j->seq);
     wait_memory(f->e, j->bytes);
@@ -633,6 +752,12 @@ static gboolean feed_file(Feeder *f, FileEntry *fe, gboolean *stopped, GError **
             ok = FALSE;
             break;
         }
+        if (f->job && f->job->discard) {
+            g_ptr_array_set_size(f->job->parts, 0);
+            f->job->bytes = 0;
+        } else if (!done) {
+            maybe_stream(f);
+        }
         if (done && !finish_trx(f, done)) {
             *stopped = TRUE;
             break;
@@ -644,8 +769,7 @@ static gboolean feed_file(Feeder *f, FileEntry *fe, gboolean *stopped, GError **
                   "it is not applied", fe->name, open_trx->start_pos);
         bl_trx_free(open_trx);
     }
-    bl_job_free(f->job);
-    f->job = NULL;
+    drop_job(f);
     if (*error && ok)
         ok = FALSE;
     if (*error && (*error)->code == BL_ERROR_TRUNCATED) {

@@ -16,6 +16,8 @@ void bl_job_free(Job *j)
     if (!j)
         return;
     g_ptr_array_unref(j->parts);
+    if (j->head)
+        g_ptr_array_unref(j->head);
     bl_trx_free(j->trx);
     if (j->stream) {
         Part *p;
@@ -57,7 +59,10 @@ void bl_job_add_rows(Job *j, const guint8 *data, gsize len)
         g_ptr_array_add(j->parts, last);
     }
     g_byte_array_append(last->data, data, (guint)len);
-    j->bytes += len;
+    if (j->streaming)
+        j->stream_pending += len;
+    else
+        j->bytes += len;
 }
 
 Part *bl_job_add_sql(Job *j, const char *sql, gssize len)
@@ -65,7 +70,10 @@ Part *bl_job_add_sql(Job *j, const char *sql, gssize len)
     Part *p = bl_part_new(PART_SQL);
     g_byte_array_append(p->data, (const guint8 *)sql, (guint)(len < 0 ? (gssize)strlen(sql) : len));
     g_ptr_array_add(j->parts, p);
-    j->bytes += p->data->len;
+    if (j->streaming)
+        j->stream_pending += p->data->len + sizeof *p;
+    else
+        j->bytes += p->data->len;
     return p;
 }
 
@@ -75,6 +83,9 @@ Part *bl_job_add_query(Job *j, const QueryCtx *ctx, const char *sql, gsize len)
     p->ctx = *ctx;
     g_byte_array_append(p->data, (const guint8 *)sql, (guint)len);
     g_ptr_array_add(j->parts, p);
-    j->bytes += len + sizeof *p;
+    if (j->streaming)
+        j->stream_pending += len + sizeof *p;
+    else
+        j->bytes += len + sizeof *p;
     return p;
 }

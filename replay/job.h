@@ -18,6 +18,7 @@ typedef enum {
     PART_ROWS,   /* raw events (Table_map + rows), concatenated */
     PART_QUERY,  /* a Query event: ctx + text */
     PART_SQL,    /* a ready statement */
+    PART_END,    /* end of a streamed job (job->abort says how it ends) */
 } PartKind;
 
 /* The session context a Query event carries (mysqlbinlog prints it as
@@ -54,7 +55,11 @@ struct Job {
     guint64 seq;           /* 1.. in apply order (consecutive over applied jobs) */
     guint64 dep;           /* may start when every job <= dep has committed */
     gboolean barrier;
-    BlTrx *trx;            /* metadata (owned) */
+    BlTrx *trx;            /* metadata (owned); for a streamed job, set
+                              before its PART_END is pushed */
+    BlGtid gtid;           /* known from the start, also when streamed */
+    guint64 start_pos;
+    BlTrxKind kind_hint;   /* kind as far as known when rendering starts */
     char *file;            /* binlog file base name */
     guint64 file_seq;      /* index of the file in the engine's sequence */
     char gtid_text[96];
@@ -67,9 +72,17 @@ struct Job {
     gboolean rollback;     /* ends with ROLLBACK (non-transactional parts stay) */
     GPtrArray *parts;      /* of Part* */
     gsize bytes;           /* memory held by parts */
-    /* streaming (huge transactions) */
-    GAsyncQueue *stream;   /* Part* as they are read; NULL part = end */
+    /* streaming (huge transactions): the job is handed out before it is
+     * complete, its further parts follow through `stream`, ended by a
+     * PART_END; such a job cannot be retried */
+    GAsyncQueue *stream;
+    GPtrArray *head;       /* a streamed job's parts read before it was handed
+                              out (the applier's); `parts` is then the feeder's */
     gboolean streaming;
+    gboolean abort;        /* roll back at the end: the source never
+                              committed it, or it is past the stop point */
+    gboolean discard;      /* being read only to be skipped */
+    gsize stream_pending;  /* bytes of parts not yet streamed */
     int attempts;
 };
 

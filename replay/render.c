@@ -41,6 +41,8 @@ void bl_session_reset(BlSession *s)
 {
     if (s->fde)
         g_bytes_unref(s->fde);
+    if (s->open_maps)
+        g_byte_array_unref(s->open_maps);
     memset(s, 0, sizeof *s);
 }
 
@@ -63,34 +65,57 @@ void bl_render_fde(GString *out, BlSession *s, GBytes *fde)
     s->fde = g_bytes_ref(fde);
 }
 
-/* Splits a run of row events into BINLOG statements of at most `max`
- * bytes of events, cutting only after a statement's last rows event.
- * MariaDB (10.11) clears SERVER_MORE_RESULTS_EXISTS in the reply to a
- * BINLOG statement holding rows events, so the client would stop reading
- * the replies of a multi-statement batch there and lose sync with the
- * server: every such statement must end its batch. The offset after each
- * one is appended to `ends`. */
-void bl_render_rows(GString *out, GArray *ends, const guint8 *data, gsize len, gsize max)
+/* Splits a run of row events into BINLOG statements of about `max` bytes
+ * of events, cutting after a rows event.
+ * Two server behaviours shape this (MariaDB 10.11, found by tests):
+ *  - the reply to a BINLOG statement holding rows events has
+ *    SERVER_MORE_RESULTS_EXISTS cleared, so the client would stop reading
+ *    the replies of a multi-statement batch there and lose sync with the
+ *    server: every such statement must end its batch (the offset after
+ *    each one is appended to `ends`);
+ *  - table maps do not outlive a BINLOG statement: rows events sent in a
+ *    later statement than their Table_map are silently ignored. A
+ *    statement that starts inside an SQL statement's events therefore
+ *    repeats the Table_map events of that statement (kept in
+ *    s->open_maps until a rows event with STMT_END_F). */
+void bl_render_rows(GString *out, GArray *ends, BlSession *s, const guint8 *data, gsize len, gsize max)
 {
-    gsize start = 0, pos = 0, cut = 0;
+    if (!s->open_maps)
+        s->open_maps = g_byte_array_new();
+    GByteArray *chunk = g_byte_array_new();
+    gsize pos = 0;
+    gboolean stmt_ended = s->open_maps->len == 0;
     while (pos + 19 <= len) {
         guint32 size = bl_u32(data + pos + 9);
         if (size < 19 || pos + size > len)
             break;
-        guint8 type = data[pos + 4];
+        const guint8 *ev = data + pos;
+        guint8 type = ev[4];
+        gboolean rows = bl_event_is_rows(type);
+        if (chunk->len == 0 && rows)
+            g_byte_array_append(chunk, s->open_maps->data, s->open_maps->len);
+        g_byte_array_append(chunk, ev, size);
+        if (type == BL_TABLE_MAP_EVENT) {
+            if (stmt_ended)
+                g_byte_array_set_size(s->open_maps, 0);
+            stmt_ended = FALSE;
+            g_byte_array_append(s->open_maps, ev, size);
+        } else if (rows && size >= 19 + 8 && (bl_u16(ev + 19 + 6) & 0x01)) {
+            stmt_ended = TRUE; /* STMT_END_F: the maps are released */
+            g_byte_array_set_size(s->open_maps, 0);
+        }
         pos += size;
-        if (bl_event_is_rows(type))
-            cut = pos; /* events after a rows event may start a new statement */
-        if (pos - start >= max && cut > start) {
-            binlog_stmt(out, data + start, cut - start);
+        if (rows && chunk->len >= max) {
+            binlog_stmt(out, chunk->data, chunk->len);
             g_array_append_val(ends, out->len);
-            start = cut;
+            g_byte_array_set_size(chunk, 0);
         }
     }
-    if (len > start) {
-        binlog_stmt(out, data + start, len - start);
+    if (chunk->len) {
+        binlog_stmt(out, chunk->data, chunk->len);
         g_array_append_val(ends, out->len);
     }
+    g_byte_array_unref(chunk);
 }
 
 static void sep(GString *out, gboolean *first)

@@ -9,6 +9,8 @@ typedef struct {
     gboolean valid;   /* ctx holds what the session has */
     QueryCtx ctx;
     GBytes *fde;      /* the FDE sent with BINLOG, NULL before */
+    GByteArray *open_maps; /* Table_maps of the SQL statement whose rows
+                              events are being sent (see bl_render_rows) */
 } BlSession;
 
 void bl_session_reset(BlSession *s);
@@ -17,7 +19,7 @@ void bl_base64_append(GString *out, const guint8 *data, gsize len);
 void bl_render_fde(GString *out, BlSession *s, GBytes *fde);
 /* BINLOG statements for a run of raw row events; each must be the last
  * statement of a batch: the offset after each is appended to `ends`. */
-void bl_render_rows(GString *out, GArray *ends, const guint8 *data, gsize len, gsize max);
+void bl_render_rows(GString *out, GArray *ends, BlSession *s, const guint8 *data, gsize len, gsize max);
 /* USE, SET ... and the statement. collation_names: charset name by
  * collation id (65536 entries) or NULL. */
 void bl_render_query(GString *out, BlSession *s, const QueryCtx *c, const char *sql, gsize len,

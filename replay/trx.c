@@ -75,6 +75,11 @@ void bl_trx_builder_free(BlTrxBuilder *b)
     g_free(b);
 }
 
+const BlTrx *bl_trx_builder_current(const BlTrxBuilder *b)
+{
+    return b->cur;
+}
+
 gboolean bl_trx_builder_in_trx(const BlTrxBuilder *b)
 {
     return b->cur != NULL;

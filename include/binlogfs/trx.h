@@ -94,6 +94,9 @@ BlTrx *bl_trx_builder_finish(BlTrxBuilder *b);
  * (4 when none). */
 guint64 bl_trx_builder_last_complete(const BlTrxBuilder *b);
 
+/* The open transaction as far as it is known (borrowed), or NULL. */
+const BlTrx *bl_trx_builder_current(const BlTrxBuilder *b);
+
 /* Is a transaction open (fed a start but not its end)? */
 gboolean bl_trx_builder_in_trx(const BlTrxBuilder *b);
 
