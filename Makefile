@@ -21,7 +21,7 @@ DEB_PACKAGES = build-essential pkg-config clang libclang-rt-14-dev \
 	libglib2.0-dev zlib1g-dev libzstd-dev libjson-glib-dev \
 	libfuse3-dev fuse3 libmariadb-dev libmariadb-dev-compat \
 	mariadb-server mariadb-client mariadb-test-data \
-	libtest-harness-perl jq rsync sysbench procps psmisc python3
+	libtest-harness-perl jq rsync sysbench procps psmisc python3 time
 
 B ?= build
 CC ?= cc

@@ -150,8 +150,15 @@ static void on_trx(Inspect *in, const BlReader *r, BlTrx *t)
     const char *reason = bl_trx_barrier_reason(t);
     if (reason)
         count(in->barriers, reason);
-    for (guint i = 0; i < t->tables->len; i++)
-        count(in->tables, g_ptr_array_index(t->tables, i));
+    for (guint i = 0; i < t->tables->len; i++) {
+        gpointer name = g_ptr_array_index(t->tables, i);
+        guint64 *v = g_hash_table_lookup(in->tables, name);
+        if (!v) {
+            v = g_new0(guint64, 1);
+            g_hash_table_insert(in->tables, name, v);
+        }
+        (*v)++;
+    }
     if (t->gtid.kind != BL_GTID_NONE) {
         char buf[96];
         bl_gtid_format(&t->gtid, buf, sizeof buf);
@@ -407,7 +414,7 @@ int cmd_inspect(int argc, char **argv)
     in.no_verify = no_verify;
     in.out = g_string_sized_new(1 << 17);
     in.barriers = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-    in.tables = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    in.tables = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free); /* interned names */
     in.dep = bl_dep_new(1u << 20);
     bl_hint_init(&in.hints);
     in.lv_ws = bl_levels_new();

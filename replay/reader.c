@@ -251,6 +251,19 @@ static gboolean next_outer(BlReader *r, const BlEvent **out, GError **error)
     if (h.size < min || h.size > MAX_EVENT_SIZE)
         return fail(r, error, BL_ERROR_CORRUPT, off,
                     "event header is damaged: type %u, size %u is impossible", h.type, h.size);
+    if (r->file_size && off + h.size > r->file_size) {
+        /* Never grow the buffer for an event the file cannot hold (a
+         * damaged size field): the memory bound stays the largest real
+         * event. The file may have grown since it was opened. */
+        struct stat st;
+        if (fstat(r->fd, &st) == 0 && (guint64)st.st_size > r->file_size)
+            r->file_size = (guint64)st.st_size;
+        if (off + h.size > r->file_size)
+            return fail(r, error, BL_ERROR_TRUNCATED, off,
+                        "file ends inside a %s event: it has %u bytes, only %" G_GUINT64_FORMAT " are present",
+                        bl_event_type_name(h.type) ? bl_event_type_name(h.type) : "unknown", h.size,
+                        r->file_size - off);
+    }
     got = fill(r, h.size, error);
     if (got < 0)
         return FALSE;

@@ -27,7 +27,8 @@ struct BlTrxBuilder {
     guint64 payload_end;   /* end of the Transaction_payload being read */
     BlValue *before, *after;
     guint n_values;
-    GHashTable *table_names; /* names in cur->tables, for dedup */
+    GHashTable *table_names; /* table hashes in cur->tables, for dedup */
+    GHashTable *interned;    /* table hash -> "db.table" (g_intern_string) */
 };
 
 const char *bl_trx_kind_name(BlTrxKind k)
@@ -58,7 +59,8 @@ BlTrxBuilder *bl_trx_builder_new(const BlTrxOptions *opt)
     if (!b->opt.max_keys)
         b->opt.max_keys = DEFAULT_MAX_KEYS;
     b->tables = bl_table_cache_new();
-    b->table_names = g_hash_table_new(g_str_hash, g_str_equal);
+    b->table_names = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+    b->interned = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
     b->last_complete = BL_MAGIC_LEN;
     return b;
 }
@@ -70,6 +72,7 @@ void bl_trx_builder_free(BlTrxBuilder *b)
     bl_trx_free(b->cur);
     bl_table_cache_free(b->tables);
     g_hash_table_destroy(b->table_names);
+    g_hash_table_destroy(b->interned);
     g_free(b->before);
     g_free(b->after);
     g_free(b);
@@ -95,7 +98,7 @@ static void start(BlTrxBuilder *b, const BlEvent *ev)
     BlTrx *t = g_new0(BlTrx, 1);
     t->seq = ++b->seq;
     t->start_pos = ev->offset;
-    t->tables = g_ptr_array_new_with_free_func(g_free);
+    t->tables = g_ptr_array_new();
     t->keys = g_array_new(FALSE, FALSE, sizeof(guint64));
     t->table_keys = g_array_new(FALSE, FALSE, sizeof(guint64));
     b->cur = t;
@@ -140,13 +143,23 @@ static void account(BlTrxBuilder *b, const BlEvent *ev)
 
 static void add_table(BlTrxBuilder *b, const BlTableMap *tm)
 {
-    char *name = g_strdup_printf("%s.%s", tm->db, tm->table);
-    if (g_hash_table_contains(b->table_names, name)) {
-        g_free(name);
+    /* keyed by the map's table hash: no string is built for a table the
+     * transaction already names (Table_maps repeat before every statement) */
+    guint64 h = tm->table_hash ? tm->table_hash : bl_table_hash(tm->db, tm->table);
+    if (g_hash_table_contains(b->table_names, &h))
         return;
+    guint64 *k = g_new(guint64, 1);
+    *k = h;
+    g_hash_table_add(b->table_names, k);
+    const char *name = g_hash_table_lookup(b->interned, &h);
+    if (!name) {
+        g_autofree char *s = g_strdup_printf("%s.%s", tm->db, tm->table);
+        name = g_intern_string(s);
+        guint64 *k2 = g_new(guint64, 1);
+        *k2 = h;
+        g_hash_table_insert(b->interned, k2, (gpointer)name);
     }
-    g_ptr_array_add(b->cur->tables, name);
-    g_hash_table_add(b->table_names, name);
+    g_ptr_array_add(b->cur->tables, (gpointer)name);
 }
 
 static void add_key(BlTrxBuilder *b, guint64 h)

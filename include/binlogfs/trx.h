@@ -51,7 +51,9 @@ typedef struct {
     guint n_events;
     guint64 n_rows;
     guint64 bytes;          /* stored bytes of its events */
-    GPtrArray *tables;      /* "db.table", distinct, owned */
+    GPtrArray *tables;      /* "db.table", distinct; interned strings
+                               (g_intern_string): never freed, comparable
+                               by pointer */
     GArray *keys;           /* guint64 write-set hashes of rows' keys */
     GArray *table_keys;     /* guint64: bl_table_hash of each table written, low
                                bit set when the whole table is written

@@ -368,7 +368,7 @@ static BlTrx *mk_trx(guint64 seq, BlTrxKind kind, const guint64 *keys, guint nk,
     BlTrx *t = g_new0(BlTrx, 1);
     t->seq = seq;
     t->kind = kind;
-    t->tables = g_ptr_array_new_with_free_func(g_free);
+    t->tables = g_ptr_array_new();
     t->keys = g_array_new(FALSE, FALSE, sizeof(guint64));
     t->table_keys = g_array_new(FALSE, FALSE, sizeof(guint64));
     g_array_append_vals(t->keys, keys, nk);
