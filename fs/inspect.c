@@ -387,6 +387,7 @@ int cmd_inspect(int argc, char **argv)
         { "no-verify-checksums", 0, 0, G_OPTION_ARG_NONE, &no_verify, "Do not verify CRC32 checksums", NULL },
         { NULL },
     };
+    g_set_prgname("binlogfs inspect");
     g_autoptr(GOptionContext) ctx = g_option_context_new("BINLOG... - read binlogs without a server");
     g_option_context_add_main_entries(ctx, entries, NULL);
     g_option_context_set_description(ctx,

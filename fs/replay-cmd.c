@@ -54,6 +54,7 @@ static void summary(const BlSnapshot *s, double secs)
 int cmd_replay(int argc, char **argv)
 {
     BlReplayOptions opt;
+    g_set_prgname("binlogfs replay");
     int rc = bl_replay_options_parse(&opt, &argc, &argv, "BINLOG... - apply binlogs to a server in parallel");
     if (rc >= 0)
         return rc;

@@ -24,6 +24,7 @@ int bl_replay_options_parse(BlReplayOptions *o, int *argc, char ***argv, const c
 {
     memset(o, 0, sizeof *o);
     g_strlcpy(o->command, (*argv)[0], sizeof o->command);
+    o->workers = -1; /* not given */
     GOptionEntry entries[] = {
         { "workers", 'w', 0, G_OPTION_ARG_INT, &o->workers, "Parallel connections, 1..256 (default 8)", "N" },
         { "start-at", 0, 0, G_OPTION_ARG_STRING, &o->start_at, "First transaction to apply", "SPEC" },
@@ -49,7 +50,9 @@ int bl_replay_options_parse(BlReplayOptions *o, int *argc, char ***argv, const c
     *argv = o->args;
     if (!g_option_context_parse(ctx, argc, argv, &error))
         goto usage;
-    if (o->workers < 0 || o->workers > BL_MAX_WORKERS) {
+    if (o->workers == -1)
+        o->workers = 0; /* the engine's default */
+    else if (o->workers < 1 || o->workers > BL_MAX_WORKERS) {
         g_set_error(&error, BL_ERROR, BL_ERROR_INVALID, "--workers must be between 1 and %d", BL_MAX_WORKERS);
         goto usage;
     }
@@ -87,7 +90,7 @@ int bl_replay_options_parse(BlReplayOptions *o, int *argc, char ***argv, const c
     o->config.tmpdir = o->tmpdir;
     return -1;
 usage:
-    g_printerr("binlogfs: %s\nTry 'binlogfs %s --help'.\n", error->message, o->command);
+    g_printerr("binlogfs: %s\nTry '%s --help'.\n", error->message, g_get_prgname());
     g_error_free(error);
     bl_replay_options_clear(o);
     return 2;
