@@ -97,7 +97,8 @@ cp -a "$work/backup" "$work/restore"
 start_server restore "$work/restore"
 
 say "5. binlogfs replays the binlogs with $WORKERS workers"
-"$BINLOGFS" replay --socket="$work/restore.sock" --user=root --workers="$WORKERS" "${files[@]}"
+"$BINLOGFS" replay --socket="$work/restore.sock" --user=root --workers="$WORKERS" \
+    ${COMMIT_WINDOW:+--commit-window=$COMMIT_WINDOW} "${files[@]}"
 
 say "6. Check: every table of the restored server against production"
 restore_state=$(states restore)

@@ -34,6 +34,7 @@ int bl_replay_options_parse(BlReplayOptions *o, int *argc, char ***argv, const c
         { "exclude-gtids", 0, 0, G_OPTION_ARG_STRING, &o->exclude_gtids, "Do not apply these transactions", "SET" },
         { "progress-table", 0, 0, G_OPTION_ARG_STRING, &o->progress_table, "Where progress is kept (default binlogfs.progress)", "DB.TABLE" },
         { "tmpdir", 0, 0, G_OPTION_ARG_FILENAME, &o->tmpdir, "Directory for LOAD DATA files (default $TMPDIR)", "DIR" },
+        { "commit-window", 0, 0, G_OPTION_ARG_INT, &o->commit_window, "COMMITs in flight at once (default 1: the source's commit order at every moment; more lets a durable target group its log flushes)", "N" },
         { "memory-limit", 0, 0, G_OPTION_ARG_INT, &o->memory_mib, "MiB of transactions held in memory (default 256); larger transactions are streamed", "MIB" },
         { "quiet", 'q', 0, G_OPTION_ARG_NONE, &o->quiet, "No progress bar, no summary", NULL },
         { NULL },
@@ -57,6 +58,11 @@ int bl_replay_options_parse(BlReplayOptions *o, int *argc, char ***argv, const c
         goto usage;
     }
     o->config.workers = (guint)o->workers;
+    if (o->commit_window < 0 || o->commit_window > BL_MAX_WORKERS) {
+        g_set_error(&error, BL_ERROR, BL_ERROR_INVALID, "--commit-window must be between 1 and %d", BL_MAX_WORKERS);
+        goto usage;
+    }
+    o->config.commit_window = (guint)o->commit_window;
     if (o->memory_mib < 0 || o->memory_mib > 1 << 20) {
         g_set_error(&error, BL_ERROR, BL_ERROR_INVALID, "--memory-limit must be between 16 and 1048576 MiB");
         goto usage;

@@ -9,6 +9,7 @@ typedef struct {
     BlEngineConfig config;
     gint workers;
     gint memory_mib;
+    gint commit_window;
     char *start_at, *stop_at, *exclude_gtids, *database, *progress_table, *tmpdir;
     char **rewrite_db;
     gboolean quiet;

@@ -34,6 +34,7 @@ struct Applier {
     BlSession session;
     GString *body, *tail;
     GArray *ends;   /* batch boundaries in body (see bl_render_rows) */
+    guint64 prev_seq; /* the last job this applier committed */
 };
 
 static void bl_applier_init_session(Applier *a);
@@ -68,6 +69,54 @@ static gboolean wait_turn(BlEngine *e, guint64 seq, guint64 gen0, gboolean abort
     }
     g_mutex_unlock(&e->order.lock);
     return ok;
+}
+
+/* May job `seq` send its COMMIT now? With a window of 1, when every
+ * earlier job has committed. With a window of N, when every earlier job
+ * has sent its COMMIT, at most N are in flight, and this applier's
+ * previous job is inside the committed prefix (so each progress row
+ * holds at most one transaction beyond the watermark: resume stays
+ * exact). Caller holds order.lock. */
+static gboolean commit_slot_locked(const BlOrder *o, guint64 seq, guint64 prev)
+{
+    if (o->window <= 1)
+        return o->committed + 1 == seq;
+    return o->commit_sent + 1 >= seq && seq - o->committed <= o->window && prev <= o->committed;
+}
+
+/* Waits for the commit slot (see above); FALSE when the applier must roll
+ * back instead. Fills the watermark to record with the commit. */
+static gboolean wait_commit_slot(Applier *a, guint64 seq, guint64 gen0, gboolean abortable, gboolean wait,
+                                 char **wm_file, guint64 *wm_pos)
+{
+    BlOrder *o = &a->e->order;
+    gboolean ok = TRUE;
+    g_mutex_lock(&o->lock);
+    while (!commit_slot_locked(o, seq, a->prev_seq)) {
+        if (!wait || (o->failed_seq && o->failed_seq < seq) ||
+            (abortable && o->abort_gen != gen0 && o->abort_from < seq)) {
+            ok = FALSE;
+            break;
+        }
+        g_cond_wait(&o->cond, &o->lock);
+    }
+    if (ok) {
+        *wm_file = g_strdup(o->prefix_file);
+        *wm_pos = o->prefix_pos;
+    }
+    g_mutex_unlock(&o->lock);
+    return ok;
+}
+
+/* The batch holding this job's COMMIT reached the server: the next job
+ * may send its own. */
+static void commit_sent(BlEngine *e, guint64 seq)
+{
+    g_mutex_lock(&e->order.lock);
+    if (e->order.commit_sent < seq)
+        e->order.commit_sent = seq;
+    g_cond_broadcast(&e->order.cond);
+    g_mutex_unlock(&e->order.lock);
 }
 
 static guint64 abort_gen(BlEngine *e)
@@ -120,13 +169,13 @@ static gboolean is_txn(const Job *j)
 
 /* The tail: progress row, then COMMIT (or autocommit for what already
  * committed itself: DDL, XA PREPARE, ROLLBACK-terminated groups). */
-static void render_tail(Applier *a, Job *j)
+static void render_tail(Applier *a, Job *j, const char *wm_file, guint64 wm_pos)
 {
     GString *t = a->tail;
     g_string_truncate(t, 0);
     if (j->rollback && is_txn(j))
         g_string_append(t, "ROLLBACK;\n");
-    bl_progress_sql(t, a->e->progress_db, a->e->progress_table, a->index, j);
+    bl_progress_sql(t, a->e->progress_db, a->e->progress_table, a->index, j, wm_file, wm_pos);
     if (is_txn(j) && !j->rollback)
         g_string_append(t, "COMMIT;\n");
 }
@@ -156,8 +205,6 @@ static void render_body(Applier *a, Job *j)
     GPtrArray *parts = j->streaming ? j->head : j->parts;
     for (guint i = 0; i < parts->len; i++)
         render_part(a, g_ptr_array_index(parts, i));
-    if (!j->streaming)
-        render_tail(a, j);
 }
 
 static RunResult classify(Applier *a, GError *error)
@@ -173,8 +220,9 @@ static RunResult classify(Applier *a, GError *error)
 }
 
 /* Sends the body batch by batch (a BINLOG of rows events ends a batch),
- * with `tail` appended to the last batch when there is one. */
-static gboolean send_body(Applier *a, const GString *tail, GError **error)
+ * with `tail` (holding the COMMIT of job `seq`) appended to the last
+ * batch when given. */
+static gboolean send_body(Applier *a, const GString *tail, guint64 seq, GError **error)
 {
     gsize start = 0;
     for (guint i = 0; i <= a->ends->len; i++) {
@@ -183,6 +231,10 @@ static gboolean send_body(Applier *a, const GString *tail, GError **error)
         if (last && tail) {
             g_string_append_len(a->body, tail->str, (gssize)tail->len);
             end = a->body->len;
+            if (!bl_conn_send(a->conn, a->body->str + start, end - start, error))
+                return FALSE;
+            commit_sent(a->e, seq);
+            return bl_conn_finish(a->conn, error);
         }
         if (end > start && !bl_conn_query(a->conn, a->body->str + start, end - start, error))
             return FALSE;
@@ -201,22 +253,28 @@ static RunResult run_once(Applier *a, Job *j, gboolean serial, gboolean *committ
         return RUN_ABORTED;
     guint64 gen = abort_gen(e);
     render_body(a, j);
-    g_debug("worker %u: job %" G_GUINT64_FORMAT " %s:%" G_GUINT64_FORMAT ": %zu + %zu bytes of SQL",
-            a->index, j->seq, j->file, j->start_pos, a->body->len, a->tail->len);
-    if (at_turn(e, j->seq)) {
+    g_autofree char *wm_file = NULL;
+    guint64 wm_pos = 0;
+    if (wait_commit_slot(a, j->seq, gen, FALSE, FALSE, &wm_file, &wm_pos)) {
+        /* its turn has come already: body and commit in one go */
+        render_tail(a, j, wm_file, wm_pos);
         *committing = TRUE;
-        if (!send_body(a, a->tail, error))
+        if (!send_body(a, a->tail, j->seq, error))
             return classify(a, *error);
         return RUN_OK;
     }
-    if (!send_body(a, NULL, error))
+    if (!send_body(a, NULL, 0, error))
         return classify(a, *error);
-    if (!wait_turn(e, j->seq, gen, TRUE)) {
+    if (!wait_commit_slot(a, j->seq, gen, TRUE, TRUE, &wm_file, &wm_pos)) {
         bl_conn_query(a->conn, "ROLLBACK", 8, NULL);
         return RUN_ABORTED;
     }
+    render_tail(a, j, wm_file, wm_pos);
     *committing = TRUE;
-    if (!bl_conn_query(a->conn, a->tail->str, a->tail->len, error))
+    if (!bl_conn_send(a->conn, a->tail->str, a->tail->len, error))
+        return classify(a, *error);
+    commit_sent(e, j->seq);
+    if (!bl_conn_finish(a->conn, error))
         return classify(a, *error);
     return RUN_OK;
 }
@@ -248,7 +306,7 @@ static gboolean apply_streamed(Applier *a, Job *j, char **failure)
         return FALSE;
     }
     render_body(a, j);
-    gboolean ok = send_body(a, NULL, &error);
+    gboolean ok = send_body(a, NULL, 0, &error);
     while (ok) {
         Part *p = g_async_queue_pop(j->stream);
         gsize n = p->data->len + sizeof *p;
@@ -260,7 +318,7 @@ static gboolean apply_streamed(Applier *a, Job *j, char **failure)
         g_string_truncate(a->body, 0);
         g_array_set_size(a->ends, 0);
         render_part(a, p);
-        ok = send_body(a, NULL, &error);
+        ok = send_body(a, NULL, 0, &error);
         bl_engine_release_bytes(e, n);
         bl_part_free(p);
         if (!ok)
@@ -272,8 +330,14 @@ static gboolean apply_streamed(Applier *a, Job *j, char **failure)
         return TRUE;
     }
     if (ok) {
-        render_tail(a, j);
-        ok = bl_conn_query(a->conn, a->tail->str, a->tail->len, &error);
+        g_autofree char *wm_file = NULL;
+        guint64 wm_pos = 0;
+        wait_commit_slot(a, j->seq, 0, FALSE, TRUE, &wm_file, &wm_pos);
+        render_tail(a, j, wm_file, wm_pos);
+        ok = bl_conn_send(a->conn, a->tail->str, a->tail->len, &error);
+        if (ok)
+            commit_sent(e, j->seq);
+        ok = ok && bl_conn_finish(a->conn, &error);
     }
     if (!ok) {
         bl_conn_query(a->conn, "ROLLBACK", 8, NULL);
@@ -282,6 +346,7 @@ static gboolean apply_streamed(Applier *a, Job *j, char **failure)
         return FALSE;
     }
     bl_engine_committed(e, j);
+    a->prev_seq = j->seq;
     return TRUE;
 }
 
@@ -336,6 +401,7 @@ static gboolean apply(Applier *a, Job *j, char **failure)
         RunResult r = run_once(a, j, serial, &committing, &error);
         if (r == RUN_OK) {
             bl_engine_committed(e, j);
+            a->prev_seq = j->seq;
             return TRUE;
         }
         if (r == RUN_ABORTED) {
@@ -363,6 +429,7 @@ static gboolean apply(Applier *a, Job *j, char **failure)
             if (committing && committed_before(a, j)) {
                 g_clear_error(&error);
                 bl_engine_committed(e, j);
+                a->prev_seq = j->seq;
                 return TRUE;
             }
         } else {

@@ -438,6 +438,24 @@ gboolean bl_conn_query(BlConn *c, const char *sql, gsize len, GError **error)
     return read_results(c, NULL, NULL, error);
 }
 
+gboolean bl_conn_send(BlConn *c, const char *sql, gsize len, GError **error)
+{
+    if (!c->mysql)
+        return fail_closed(c, error);
+    if (mysql_send_query(c->mysql, sql, (unsigned long)len) != 0)
+        return fail_server(c, c->mysql, NULL, error);
+    return TRUE;
+}
+
+gboolean bl_conn_finish(BlConn *c, GError **error)
+{
+    if (!c->mysql)
+        return fail_closed(c, error);
+    if (mysql_read_query_result(c->mysql) != 0)
+        return fail_server(c, c->mysql, NULL, error);
+    return read_results(c, NULL, NULL, error);
+}
+
 gboolean bl_conn_query_value(BlConn *c, const char *sql, char **value, GError **error)
 {
     *value = NULL;

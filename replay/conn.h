@@ -53,6 +53,11 @@ gboolean bl_conn_query(BlConn *c, const char *sql, gsize len, GError **error);
  * Fails as bl_conn_query, and with BL_ERROR_INVALID (errno 0) when the
  * first statement returns no result set at all (not a SELECT). *value is
  * NULL on failure. */
+/* bl_conn_query in two halves: send the batch, then read every reply
+ * (the caller may do something in between, e.g. let others know the
+ * batch reached the server). Errors as bl_conn_query. */
+gboolean bl_conn_send(BlConn *c, const char *sql, gsize len, GError **error);
+gboolean bl_conn_finish(BlConn *c, GError **error);
 gboolean bl_conn_query_value(BlConn *c, const char *sql, char **value, GError **error);
 
 /* Runs `sql` now (as bl_conn_query) and again after every reconnect, in

@@ -16,10 +16,19 @@
 #include "conn.h"
 #include "job.h"
 
+#define BL_ORDER_RING 1024 /* > BL_MAX_WORKERS: jobs in flight at once */
+
 typedef struct {
     GMutex lock;
     GCond cond;
-    guint64 committed;  /* every job with seq <= committed has committed */
+    guint64 committed;  /* every job with seq <= committed has committed (the prefix) */
+    guint64 commit_sent;/* every job with seq <= commit_sent has sent its COMMIT */
+    guint window;       /* COMMITs that may be in flight at once (1 = strict order) */
+    gboolean done[BL_ORDER_RING];    /* committed beyond the prefix, by seq % ring */
+    char *done_file[BL_ORDER_RING];  /* ... and where each ends */
+    guint64 done_pos[BL_ORDER_RING];
+    char *prefix_file;  /* end of the prefix's last job (NULL before any) */
+    guint64 prefix_pos;
     guint64 abort_gen;  /* bumped to make appliers waiting for their turn roll back */
     guint64 abort_from; /* ... those whose seq > abort_from */
     guint64 failed_seq; /* a job that will never commit (0 = none) */
@@ -78,9 +87,12 @@ struct BlEngine {
     gint64 rate_t;
     guint64 rate_trx, rate_bytes;
     double trx_per_s, bytes_per_s;
-    /* resume point read from the progress table at start */
+    /* resume point read from the progress table at start: everything up to
+     * resume_file:resume_pos is applied, and so are the transactions
+     * ending at the positions in resume_done ("file:pos") */
     char *resume_file;
     guint64 resume_pos;
+    GHashTable *resume_done;
 
     gsize inflight_bytes;    /* bytes of jobs handed out and not committed */
     GCond feeder_cond;       /* new files, or shutdown */
@@ -113,9 +125,15 @@ void bl_applier_stop(Applier *a);
 
 /* progress.c */
 gboolean bl_progress_setup(BlConn *c, const char *db, const char *table, GError **error);
+/* Reads the resume point: *file:*pos = the greatest watermark (all
+ * before it applied), *done = "file:pos" ends of transactions applied
+ * beyond it, and (*last, *last_pos, *gtid) the greatest position applied. */
 gboolean bl_progress_read(BlConn *c, const char *db, const char *table, char **file, guint64 *pos,
-                          char **gtid, GError **error);
-void bl_progress_sql(GString *out, const char *db, const char *table, guint worker, const Job *j);
+                          GHashTable *done, char **last, guint64 *last_pos, char **gtid, GError **error);
+/* The progress update of job j, recording wm_file:wm_pos as the
+ * watermark (every job up to there has committed). */
+void bl_progress_sql(GString *out, const char *db, const char *table, guint worker, const Job *j,
+                     const char *wm_file, guint64 wm_pos);
 
 /* engine.c: for the threads */
 void bl_engine_record_error(BlEngine *e, const char *fmt, ...) G_GNUC_PRINTF(2, 3);

@@ -74,6 +74,7 @@ BlEngine *bl_engine_new(const BlEngineConfig *config, GError **error)
     e->cfg.tmpdir = g_strdup(e->cfg.tmpdir ? e->cfg.tmpdir : g_get_tmp_dir());
     e->cfg.database = g_strdup(e->cfg.database);
     e->workers_wanted = e->cfg.workers;
+    e->order.window = CLAMP(e->cfg.commit_window ? e->cfg.commit_window : 1, 1, BL_MAX_WORKERS);
     g_mutex_init(&e->lock);
     g_cond_init(&e->changed);
     g_cond_init(&e->feeder_cond);
@@ -89,18 +90,21 @@ BlEngine *bl_engine_new(const BlEngineConfig *config, GError **error)
     if (!c)
         goto fail;
     e->target_is_mariadb = bl_conn_is_mariadb(c);
+    e->resume_done = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     gboolean ok = bl_progress_setup(c, e->progress_db, e->progress_table, error) &&
                   bl_progress_read(c, e->progress_db, e->progress_table, &e->resume_file,
-                                   &e->resume_pos, &e->pos_gtid, error) &&
+                                   &e->resume_pos, e->resume_done, &e->pos_file, &e->pos,
+                                   &e->pos_gtid, error) &&
                   load_collations(e, c, error);
     bl_conn_free(c);
     if (!ok)
         goto fail;
-    if (e->resume_file) {
-        e->pos_file = g_strdup(e->resume_file);
-        e->pos = e->resume_pos;
+    if (e->pos_file)
         g_message("resuming after %s:%" G_GUINT64_FORMAT " (GTID %s), where an earlier run stopped",
-                  e->resume_file, e->resume_pos, e->pos_gtid ? e->pos_gtid : "");
+                  e->pos_file, e->pos, e->pos_gtid ? e->pos_gtid : "");
+    if (e->resume_file) {
+        e->order.prefix_file = g_strdup(e->resume_file);
+        e->order.prefix_pos = e->resume_pos;
     }
     return e;
 fail:
@@ -131,12 +135,16 @@ gboolean bl_engine_add_file(BlEngine *e, const char *path, GError **error)
             ok = FALSE;
         }
     }
-    const char *cur = e->pos_file;
-    if (ok && cur && bl_binlog_name_cmp(name, cur) < 0) {
+    /* A file wholly before the resume point was applied by an earlier run.
+     * Rerunning the same `replay` command lists it again: it is skipped.
+     * Dropped into a running workspace (follow), it is refused. */
+    const char *cur = e->started ? e->pos_file : e->resume_file;
+    gboolean before = cur && bl_binlog_name_cmp(name, cur) < 0;
+    if (ok && before && e->cfg.follow) {
         g_set_error(error, BL_ERROR, BL_ERROR_INVALID,
                     "%s sorts before the current position %s:%" G_GUINT64_FORMAT
                     ": it was applied already (or belongs to an older history); not applied",
-                    name, cur, e->pos);
+                    name, e->pos_file ? e->pos_file : cur, e->pos);
         ok = FALSE;
     }
     if (ok) {
@@ -144,10 +152,11 @@ gboolean bl_engine_add_file(BlEngine *e, const char *path, GError **error)
         fe->path = g_strdup(path);
         fe->name = g_strdup(name);
         fe->size = (guint64)st.st_size;
-        fe->state = "queued";
+        fe->state = before ? "applied" : "queued";
         g_ptr_array_add(e->files, fe);
         g_ptr_array_sort(e->files, cmp_files);
-        e->bytes_total += fe->size;
+        if (!before)
+            e->bytes_total += fe->size;
         g_cond_broadcast(&e->feeder_cond);
     }
     g_mutex_unlock(&e->lock);
@@ -344,6 +353,11 @@ void bl_engine_free(BlEngine *e)
     g_free(e->pos_file);
     g_free(e->pos_gtid);
     g_free(e->resume_file);
+    if (e->resume_done)
+        g_hash_table_destroy(e->resume_done);
+    for (guint i = 0; i < BL_ORDER_RING; i++)
+        g_free(e->order.done_file[i]);
+    g_free(e->order.prefix_file);
     g_mutex_clear(&e->lock);
     g_cond_clear(&e->changed);
     g_cond_clear(&e->feeder_cond);
@@ -381,23 +395,53 @@ void bl_engine_set_state(BlEngine *e, BlEngineState s)
     g_mutex_unlock(&e->lock);
 }
 
+/* Marks job j committed (or passed) and moves the prefix over every job
+ * that is done. Caller holds order.lock. */
+static void order_done_locked(BlOrder *o, const Job *j, gboolean moved)
+{
+    g_assert(j->seq > o->committed && j->seq - o->committed <= BL_ORDER_RING);
+    guint i = j->seq % BL_ORDER_RING;
+    o->done[i] = TRUE;
+    g_free(o->done_file[i]);
+    o->done_file[i] = moved && j->trx ? g_strdup(j->file) : NULL;
+    o->done_pos[i] = moved && j->trx ? j->trx->end_pos : 0;
+    if (o->commit_sent < j->seq)
+        o->commit_sent = j->seq;
+    for (;;) {
+        guint k = (o->committed + 1) % BL_ORDER_RING;
+        if (!o->done[k])
+            break;
+        o->done[k] = FALSE;
+        if (o->done_file[k]) {
+            g_free(o->prefix_file);
+            o->prefix_file = o->done_file[k];
+            o->prefix_pos = o->done_pos[k];
+            o->done_file[k] = NULL;
+        }
+        o->committed++;
+    }
+    g_cond_broadcast(&o->cond);
+}
+
 void bl_engine_committed(BlEngine *e, const Job *j)
 {
     g_mutex_lock(&e->order.lock);
-    g_assert(e->order.committed + 1 == j->seq);
-    e->order.committed = j->seq;
-    g_cond_broadcast(&e->order.cond);
+    order_done_locked(&e->order, j, TRUE);
     g_mutex_unlock(&e->order.lock);
     g_mutex_lock(&e->lock);
     e->applied++;
     e->bytes_applied += j->trx->bytes;
-    if (!e->pos_file || !g_str_equal(e->pos_file, j->file)) {
-        g_free(e->pos_file);
-        e->pos_file = g_strdup(j->file);
+    /* the position shown is the furthest applied transaction */
+    if (!e->pos_file || bl_binlog_name_cmp(j->file, e->pos_file) > 0 ||
+        (g_str_equal(j->file, e->pos_file) && j->trx->end_pos > e->pos)) {
+        if (!e->pos_file || !g_str_equal(e->pos_file, j->file)) {
+            g_free(e->pos_file);
+            e->pos_file = g_strdup(j->file);
+        }
+        e->pos = j->trx->end_pos;
+        g_free(e->pos_gtid);
+        e->pos_gtid = g_strdup(j->gtid_text);
     }
-    e->pos = j->trx->end_pos;
-    g_free(e->pos_gtid);
-    e->pos_gtid = g_strdup(j->gtid_text);
     g_mutex_unlock(&e->lock);
     /* the scheduler may now start jobs that waited for this one */
     bl_sched_send(e, MSG_WAKE, NULL, 0, NULL);
@@ -425,9 +469,7 @@ void bl_engine_release_bytes(BlEngine *e, gsize n)
 void bl_engine_passed(BlEngine *e, const Job *j)
 {
     g_mutex_lock(&e->order.lock);
-    g_assert(e->order.committed + 1 == j->seq);
-    e->order.committed = j->seq;
-    g_cond_broadcast(&e->order.cond);
+    order_done_locked(&e->order, j, FALSE);
     g_mutex_unlock(&e->order.lock);
     bl_sched_send(e, MSG_WAKE, NULL, 0, NULL);
 }

@@ -460,6 +460,12 @@ static TrxFate fate(Feeder *f, const BlTrx *t)
      * one was applied by the earlier run */
     if (e->resume_file && position_le(f->file, t->start_pos + 1, e->resume_file, e->resume_pos))
         return TRX_DONE_BEFORE;
+    if (t->end_pos && g_hash_table_size(e->resume_done)) {
+        char key[600];
+        g_snprintf(key, sizeof key, "%s:%" G_GUINT64_FORMAT, f->file, t->end_pos);
+        if (g_hash_table_contains(e->resume_done, key))
+            return TRX_DONE_BEFORE;
+    }
     const BlSpec *stop = &e->cfg.stop_at;
     if (stop->kind != BL_SPEC_NONE && bl_spec_compare(stop, f->file, t) >= 0)
         return TRX_STOP;

@@ -37,10 +37,14 @@ gboolean bl_progress_setup(BlConn *c, const char *db, const char *table, GError 
         " file VARCHAR(512) NOT NULL DEFAULT '',"
         " pos BIGINT UNSIGNED NOT NULL DEFAULT 0,"
         " gtid VARCHAR(256) NOT NULL DEFAULT '',"
-        " updated DATETIME(6) NULL"
+        " updated DATETIME(6) NULL,"
+        " wm_file VARCHAR(512) NOT NULL DEFAULT '',"
+        " wm_pos BIGINT UNSIGNED NOT NULL DEFAULT 0"
         ") ENGINE=InnoDB COMMENT='binlogfs: where the replay stands (one row per worker)';\n"
+        "ALTER TABLE `%s`.`%s` ADD COLUMN IF NOT EXISTS wm_file VARCHAR(512) NOT NULL DEFAULT '',"
+        " ADD COLUMN IF NOT EXISTS wm_pos BIGINT UNSIGNED NOT NULL DEFAULT 0;\n"
         "INSERT IGNORE INTO `%s`.`%s` (worker) SELECT seq FROM seq_0_to_%u",
-        db, db, table, db, table, BL_MAX_WORKERS - 1);
+        db, db, table, db, table, db, table, BL_MAX_WORKERS - 1);
     if (bl_conn_query(c, sql, strlen(sql), NULL))
         return TRUE;
     /* No SEQUENCE engine (MySQL): insert the rows one by one. */
@@ -51,7 +55,9 @@ gboolean bl_progress_setup(BlConn *c, const char *db, const char *table, GError 
         " file VARCHAR(512) NOT NULL DEFAULT '',"
         " pos BIGINT UNSIGNED NOT NULL DEFAULT 0,"
         " gtid VARCHAR(256) NOT NULL DEFAULT '',"
-        " updated DATETIME(6) NULL) ENGINE=InnoDB",
+        " updated DATETIME(6) NULL,"
+        " wm_file VARCHAR(512) NOT NULL DEFAULT '',"
+        " wm_pos BIGINT UNSIGNED NOT NULL DEFAULT 0) ENGINE=InnoDB",
         db, db, table);
     if (!bl_conn_query(c, base, strlen(base), error)) {
         g_prefix_error(error, "cannot create the progress table %s.%s: ", db, table);
@@ -68,14 +74,26 @@ gboolean bl_progress_setup(BlConn *c, const char *db, const char *table, GError 
     return ok;
 }
 
+static int pos_cmp(const char *fa, guint64 pa, const char *fb, guint64 pb)
+{
+    if (!fa || !fa[0])
+        return fb && fb[0] ? -1 : 0;
+    if (!fb || !fb[0])
+        return 1;
+    int c = bl_binlog_name_cmp(fa, fb);
+    return c ? c : pa < pb ? -1 : pa > pb;
+}
+
 gboolean bl_progress_read(BlConn *c, const char *db, const char *table, char **file, guint64 *pos,
-                          char **gtid, GError **error)
+                          GHashTable *done, char **last, guint64 *last_pos, char **gtid, GError **error)
 {
     *file = NULL;
-    *gtid = NULL;
     *pos = 0;
+    *last = NULL;
+    *last_pos = 0;
+    *gtid = NULL;
     g_autofree char *sql = g_strdup_printf(
-        "SELECT file, pos, gtid FROM `%s`.`%s` WHERE file <> ''", db, table);
+        "SELECT file, pos, gtid, wm_file, wm_pos FROM `%s`.`%s` WHERE file <> ''", db, table);
     MYSQL *m = bl_conn_mysql(c);
     if (mysql_real_query(m, sql, strlen(sql)) != 0) {
         g_set_error(error, BL_ERROR, BL_ERROR_SERVER, "cannot read the progress table %s.%s: ERROR %u (%s): %s",
@@ -85,27 +103,55 @@ gboolean bl_progress_read(BlConn *c, const char *db, const char *table, char **f
     MYSQL_RES *res = mysql_store_result(m);
     if (!res)
         return TRUE;
+    /* Each row: the last transaction its worker committed, and the
+     * watermark (everything before it committed) when it did. A worker
+     * commits a transaction only once its previous one is below the
+     * watermark, so every transaction applied beyond the greatest
+     * watermark is some row's own position. */
+    GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
     MYSQL_ROW row;
     while ((row = mysql_fetch_row(res)) != NULL) {
-        guint64 p = g_ascii_strtoull(row[1], NULL, 10);
-        int cmp = *file ? bl_binlog_name_cmp(row[0], *file) : 1;
-        if (cmp > 0 || (cmp == 0 && p > *pos)) {
+        char **v = g_new0(char *, 6);
+        for (int i = 0; i < 5; i++)
+            v[i] = g_strdup(row[i] ? row[i] : "");
+        g_ptr_array_add(rows, v);
+        guint64 wp = g_ascii_strtoull(v[4], NULL, 10);
+        if (pos_cmp(v[3], wp, *file, *pos) > 0) {
             g_free(*file);
+            *file = g_strdup(v[3]);
+            *pos = wp;
+        }
+        guint64 p = g_ascii_strtoull(v[1], NULL, 10);
+        if (pos_cmp(v[0], p, *last, *last_pos) > 0) {
+            g_free(*last);
             g_free(*gtid);
-            *file = g_strdup(row[0]);
-            *gtid = g_strdup(row[2]);
-            *pos = p;
+            *last = g_strdup(v[0]);
+            *last_pos = p;
+            *gtid = g_strdup(v[2]);
         }
     }
     mysql_free_result(res);
+    for (guint i = 0; i < rows->len; i++) {
+        char **v = g_ptr_array_index(rows, i);
+        guint64 p = g_ascii_strtoull(v[1], NULL, 10);
+        if (pos_cmp(v[0], p, *file, *pos) > 0)
+            g_hash_table_add(done, g_strdup_printf("%s:%" G_GUINT64_FORMAT, v[0], p));
+    }
+    g_ptr_array_unref(rows);
+    if (*file && !(*file)[0])
+        g_clear_pointer(file, g_free);
     return TRUE;
 }
 
-void bl_progress_sql(GString *out, const char *db, const char *table, guint worker, const Job *j)
+void bl_progress_sql(GString *out, const char *db, const char *table, guint worker, const Job *j,
+                     const char *wm_file, guint64 wm_pos)
 {
     g_string_append_printf(out, "UPDATE `%s`.`%s` SET file=", db, table);
     quote(out, j->file);
     g_string_append_printf(out, ", pos=%" G_GUINT64_FORMAT ", gtid=", j->trx->end_pos);
     quote(out, j->gtid_text);
-    g_string_append_printf(out, ", updated=NOW(6) WHERE worker=%u;\n", worker);
+    g_string_append(out, ", wm_file=");
+    quote(out, wm_file ? wm_file : "");
+    g_string_append_printf(out, ", wm_pos=%" G_GUINT64_FORMAT ", updated=NOW(6) WHERE worker=%u;\n",
+                           wm_pos, worker);
 }

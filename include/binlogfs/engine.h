@@ -28,6 +28,12 @@ typedef struct {
     gsize memory_limit;         /* bytes of transactions in flight; 0 = default */
     char *tmpdir;               /* LOAD DATA files; NULL = g_get_tmp_dir() */
     gboolean follow;            /* keep running when files are exhausted (mount) */
+    guint commit_window;        /* COMMITs in flight at once; 1 (default) keeps
+                                   the source's commit order at every moment;
+                                   N > 1 lets the target group its log flushes
+                                   (transactions then become visible in
+                                   source order only up to N at a time; resume
+                                   stays exact) */
 } BlEngineConfig;
 
 typedef enum {
