@@ -17,6 +17,7 @@
  * (DDL, non-transactional, XA, ROLLBACK-terminated) start only at their
  * turn.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "engine-private.h"
@@ -196,7 +197,8 @@ static void render_body(Applier *a, Job *j)
     if (is_txn(j)) {
         if (j->kind_hint == BL_TRX_ROWS && !j->streaming)
             g_string_append(b, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED;\n");
-        g_string_append(b, "BEGIN;\n");
+        /* not BEGIN: under sql_mode=ORACLE it opens a PL/SQL block */
+        g_string_append(b, "START TRANSACTION;\n");
     }
     if (g->kind == BL_GTID_MARIADB && (g->flags2 & BL_FL_PREPARED_XA) && g->has_xid) {
         g_autofree char *x = bl_xid_format(&g->xid);
@@ -219,6 +221,26 @@ static RunResult classify(Applier *a, GError *error)
     }
 }
 
+/* BINLOGFS_TRACE_SQL=FILE appends every batch sent to FILE (debugging;
+ * it holds the data of the binlogs: keep it private). */
+static void trace(const Applier *a, const char *sql, gsize len)
+{
+    static gsize once;
+    static FILE *out;
+    static GMutex lock;
+    if (g_once_init_enter(&once)) {
+        const char *path = g_getenv("BINLOGFS_TRACE_SQL");
+        out = path && path[0] ? fopen(path, "a") : NULL;
+        g_once_init_leave(&once, 1);
+    }
+    if (!out)
+        return;
+    g_mutex_lock(&lock);
+    fprintf(out, "-- worker %u\n%.*s\n", a->index, (int)len, sql);
+    fflush(out);
+    g_mutex_unlock(&lock);
+}
+
 /* Sends the body batch by batch (a BINLOG of rows events ends a batch),
  * with `tail` (holding the COMMIT of job `seq`) appended to the last
  * batch when given. */
@@ -231,11 +253,14 @@ static gboolean send_body(Applier *a, const GString *tail, guint64 seq, GError *
         if (last && tail) {
             g_string_append_len(a->body, tail->str, (gssize)tail->len);
             end = a->body->len;
+            trace(a, a->body->str + start, end - start);
             if (!bl_conn_send(a->conn, a->body->str + start, end - start, error))
                 return FALSE;
             commit_sent(a->e, seq);
             return bl_conn_finish(a->conn, error);
         }
+        if (end > start)
+            trace(a, a->body->str + start, end - start);
         if (end > start && !bl_conn_query(a->conn, a->body->str + start, end - start, error))
             return FALSE;
         start = end;

@@ -17,12 +17,14 @@
 
 #include "engine-private.h"
 
+/* A string literal that reads the same under every sql_mode (quotes are
+ * doubled, never backslash-escaped: NO_BACKSLASH_ESCAPES). */
 static void quote(GString *out, const char *s)
 {
     g_string_append_c(out, '\'');
     for (; *s; s++) {
-        if (*s == '\'' || *s == '\\')
-            g_string_append_c(out, '\\');
+        if (*s == '\'')
+            g_string_append_c(out, '\'');
         g_string_append_c(out, *s);
     }
     g_string_append_c(out, '\'');

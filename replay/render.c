@@ -183,8 +183,8 @@ void bl_render_query(GString *out, BlSession *s, const QueryCtx *c, const char *
         if (c->time_zone[0]) {
             g_string_append(out, "@@session.time_zone='");
             for (const char *p = c->time_zone; *p; p++) {
-                if (*p == '\'' || *p == '\\')
-                    g_string_append_c(out, '\\');
+                if (*p == '\'') /* doubled: right under NO_BACKSLASH_ESCAPES too */
+                    g_string_append_c(out, '\'');
                 g_string_append_c(out, *p);
             }
             g_string_append_c(out, '\'');
