@@ -79,6 +79,28 @@ int cmd_replay(int argc, char **argv)
             status = 1;
         }
     }
+    if (!status) {
+        /* Rerunning the same command after a crash lists files already
+         * applied: they are skipped. Files that are all before the
+         * position are a mistake: refuse them. */
+        g_autoptr(BlSnapshot) s = bl_engine_snapshot(e);
+        guint applied = 0;
+        for (guint i = 0; i < s->files->len; i++)
+            applied += g_str_equal(((BlFileStatus *)g_ptr_array_index(s->files, i))->state, "applied");
+        for (guint i = 0; i < s->files->len && applied < s->files->len && !opt.quiet; i++) {
+            BlFileStatus *fs = g_ptr_array_index(s->files, i);
+            if (g_str_equal(fs->state, "applied"))
+                g_printerr("binlogfs: %s: applied already by an earlier run (position %s:%" G_GUINT64_FORMAT
+                           "), skipped\n", fs->name, s->file, s->pos);
+        }
+        if (applied && applied == s->files->len) {
+            for (guint i = 0; i < s->files->len; i++)
+                g_printerr("binlogfs: %s sorts before the position already applied, %s:%" G_GUINT64_FORMAT
+                           " (GTID %s): refused, nothing applied\n",
+                           ((BlFileStatus *)g_ptr_array_index(s->files, i))->name, s->file, s->pos, s->gtid);
+            status = 1;
+        }
+    }
     if (status) {
         bl_engine_free(e);
         bl_replay_options_clear(&opt);

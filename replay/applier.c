@@ -396,20 +396,29 @@ static char *describe_failure(Applier *a, Job *j, GError *error)
         g_string_append_printf(s, " GTID %s", j->gtid_text);
     g_string_append_printf(s, ": %s", error ? error->message : "failed");
     GPtrArray *parts = j->streaming ? j->head : j->parts;
-    for (guint i = 0; i < parts->len; i++) {
+    const guint8 *text = NULL;
+    gsize len = 0;
+    for (guint i = 0; i < parts->len && !text; i++) {
         Part *p = g_ptr_array_index(parts, i);
         if (p->kind == PART_QUERY || p->kind == PART_SQL) {
-            gsize n = MIN(p->data->len, 200u);
-            g_string_append(s, "; statement: ");
-            for (gsize k = 0; k < n; k++) {
-                char c = (char)p->data->data[k];
-                g_string_append_c(s, c == '\n' || c == '\r' || c == '\t' ? ' ' : c);
-            }
-            if (p->data->len > n)
-                g_string_append(s, "...");
-            break;
+            text = p->data->data;
+            len = p->data->len;
         }
     }
+    if (!text && j->annotate) {
+        text = (const guint8 *)j->annotate;
+        len = strlen(j->annotate);
+        g_string_append(s, "; statement (as logged with its rows): ");
+    } else if (text) {
+        g_string_append(s, "; statement: ");
+    }
+    gsize n = MIN(len, 200u);
+    for (gsize k = 0; k < n; k++) {
+        char c = (char)text[k];
+        g_string_append_c(s, c == '\n' || c == '\r' || c == '\t' ? ' ' : c);
+    }
+    if (len > n)
+        g_string_append(s, "...");
     return g_string_free(s, FALSE);
 }
 

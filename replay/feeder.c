@@ -667,6 +667,14 @@ static gboolean event_to_job(Feeder *f, const BlEvent *ev, GError **error)
         return load_block(f, ev, error);
     case BL_DELETE_FILE_EVENT:
         return TRUE;
+    case BL_ANNOTATE_ROWS_EVENT:
+    case BL_ROWS_QUERY_EVENT: {
+        const char *sql;
+        gsize len;
+        if (!f->job->annotate && bl_decode_annotate(ev, bl_reader_format_for(f->reader, ev), &sql, &len, NULL))
+            f->job->annotate = g_strndup(sql, len);
+        return TRUE;
+    }
     case BL_XA_PREPARE_EVENT: {
         BlXaPrepare xa;
         if (!bl_decode_xa_prepare(ev, bl_reader_format_for(f->reader, ev), &xa, error))

@@ -26,6 +26,7 @@ void bl_job_free(Job *j)
         g_async_queue_unref(j->stream);
     }
     g_free(j->file);
+    g_free(j->annotate);
     if (j->fde)
         g_bytes_unref(j->fde);
     g_free(j);

@@ -84,6 +84,8 @@ struct Job {
     gboolean discard;      /* being read only to be skipped */
     gsize stream_pending;  /* bytes of parts not yet streamed */
     int attempts;
+    char *annotate;        /* the first statement text logged with its row
+                              events (Annotate_rows / Rows_query), for errors */
 };
 
 Job *bl_job_new(void);
