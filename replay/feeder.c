@@ -196,12 +196,15 @@ static gboolean query_event(Feeder *f, const BlEvent *ev, GError **error)
                         "LOAD DATA: the data of file id %u is not in the binlog before it", q.file_id);
             return FALSE;
         }
+        /* [fn_pos_start, fn_pos_end) holds " [LOCAL] INFILE 'name' [IGNORE|REPLACE]
+         * INTO", as mysqlbinlog rewrites it */
         GString *s = g_string_new_len(q.sql, q.fn_pos_start);
         g_string_append_printf(s, " LOCAL INFILE '%s'", path);
         if (q.dup_handling == 1)
             g_string_append(s, " IGNORE");
         else if (q.dup_handling == 2)
             g_string_append(s, " REPLACE");
+        g_string_append(s, " INTO");
         g_string_append_len(s, q.sql + q.fn_pos_end, (gssize)(q.sql_len - q.fn_pos_end));
         Part *p = bl_job_add_query(j, &ctx, s->str, s->len);
         p->load_file = g_strdup(path);
