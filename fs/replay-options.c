@@ -35,7 +35,7 @@ int bl_replay_options_parse(BlReplayOptions *o, int *argc, char ***argv, const c
         { "progress-table", 0, 0, G_OPTION_ARG_STRING, &o->progress_table, "Where progress is kept (default binlogfs.progress)", "DB.TABLE" },
         { "tmpdir", 0, 0, G_OPTION_ARG_FILENAME, &o->tmpdir, "Directory for LOAD DATA files (default $TMPDIR)", "DIR" },
         { "commit-window", 0, 0, G_OPTION_ARG_INT, &o->commit_window, "COMMITs in flight at once (default 1: the source's commit order at every moment; more lets a durable target group its log flushes)", "N" },
-        { "memory-limit", 0, 0, G_OPTION_ARG_INT, &o->memory_mib, "MiB of transactions held in memory (default 256); larger transactions are streamed", "MIB" },
+        { "memory-limit", 0, 0, G_OPTION_ARG_INT, &o->memory_mib, "MiB of transactions held in memory (default 64); larger transactions are streamed", "MIB" },
         { "quiet", 'q', 0, G_OPTION_ARG_NONE, &o->quiet, "No progress bar, no summary", NULL },
         { NULL },
     };

@@ -15,7 +15,7 @@
 #include "engine-private.h"
 
 #define DEFAULT_WORKERS 8
-#define DEFAULT_MEMORY (256u << 20)
+#define DEFAULT_MEMORY (64u << 20)
 
 const char *bl_engine_state_name(BlEngineState s)
 {

@@ -624,6 +624,9 @@ static gboolean finish_trx(Feeder *f, BlTrx *t)
         j->pin_thread = t->thread_id;
     }
     j->trx = t;
+    /* what the job costs besides its SQL: it counts against the limit */
+    j->bytes += sizeof *j + sizeof *t + 64 * (j->parts->len + t->tables->len) +
+                8 * (t->keys->len + t->table_keys->len) + 256;
     j->gtid = t->gtid;
     j->start_pos = t->start_pos;
     j->kind_hint = t->kind;
