@@ -2,7 +2,10 @@
 # binlogfs — run every benchmark in tests/bench (`make bench`). Long: each
 # script makes or reuses its workload under $BENCH_DIR
 # (/var/tmp/binlogfs-bench) and prints its own table. Not part of make check.
-# Arguments, if any, select scripts by name: tests/bench/run.sh inspect
+# Scripts: inspect (the reader's speed), replay (binlogfs replay against the
+# pipe and the relay-log applier, both durability profiles; writes
+# $BENCH_DIR/replay-results.md).
+# Arguments, if any, select scripts by name: tests/bench/run.sh inspect replay
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 status=0
