@@ -40,6 +40,7 @@ struct Applier {
 
 static void bl_applier_init_session(Applier *a);
 static char *describe_failure(Applier *a, Job *j, GError *error);
+static gboolean target_kept_prefix(Applier *a, char **why);
 
 typedef enum { RUN_OK, RUN_RETRY, RUN_CONFLICT, RUN_RECONNECT, RUN_FATAL, RUN_ABORTED } RunResult;
 
@@ -375,6 +376,37 @@ static gboolean apply_streamed(Applier *a, Job *j, char **failure)
     return TRUE;
 }
 
+/* After a reconnect: does the target still hold everything committed so
+ * far? A target that restarted without durable commits
+ * (innodb_flush_log_at_trx_commit != 1) may have lost some; carrying on
+ * would leave a hole. The progress rows commit with the data, so they
+ * tell what the target kept. */
+static gboolean target_kept_prefix(Applier *a, char **why)
+{
+    BlEngine *e = a->e;
+    g_autofree char *wm = NULL, *last = NULL, *gtid = NULL;
+    guint64 wm_pos = 0, last_pos = 0;
+    g_autoptr(GHashTable) done = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    if (!bl_progress_read(a->conn, e->progress_db, e->progress_table, &wm, &wm_pos, done, &last, &last_pos,
+                          &gtid, NULL))
+        return TRUE; /* cannot tell: the next statement will fail if the server is gone */
+    g_mutex_lock(&e->order.lock);
+    g_autofree char *pf = g_strdup(e->order.prefix_file);
+    guint64 pp = e->order.prefix_pos;
+    g_mutex_unlock(&e->order.lock);
+    if (!pf)
+        return TRUE;
+    int c = last ? bl_binlog_name_cmp(last, pf) : -1;
+    if (c > 0 || (c == 0 && last_pos >= pp))
+        return TRUE;
+    *why = g_strdup_printf("the target lost committed transactions while it was away: binlogfs had "
+                           "committed up to %s:%" G_GUINT64_FORMAT ", the target now holds only up to %s:%"
+                           G_GUINT64_FORMAT " (commits not durable: innodb_flush_log_at_trx_commit != 1?). "
+                           "Run the same command again: it resumes from what the target kept",
+                           pf, pp, last ? last : "(nothing)", last_pos);
+    return FALSE;
+}
+
 /* After a lost connection during COMMIT: did it commit? */
 static gboolean committed_before(Applier *a, Job *j)
 {
@@ -460,6 +492,17 @@ static gboolean apply(Applier *a, Job *j, char **failure)
                 return FALSE;
             }
             bl_applier_init_session(a);
+            char *why = NULL;
+            if (!target_kept_prefix(a, &why)) {
+                *failure = why;
+                g_clear_error(&error);
+                g_mutex_lock(&e->order.lock);
+                if (!e->order.failed_seq || e->order.failed_seq > j->seq)
+                    e->order.failed_seq = j->seq; /* nothing later may commit */
+                g_cond_broadcast(&e->order.cond);
+                g_mutex_unlock(&e->order.lock);
+                return FALSE;
+            }
             if (committing && committed_before(a, j)) {
                 g_clear_error(&error);
                 bl_engine_committed(e, j);

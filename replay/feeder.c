@@ -912,6 +912,13 @@ gpointer bl_feeder_main(gpointer data)
             break;
         }
     }
+    if (end == BL_STATE_IDLE && !e->cfg.follow && e->cfg.start_at.kind != BL_SPEC_NONE &&
+        !f.start_reached && !e->resume_file && !g_hash_table_size(e->resume_done)) {
+        /* a mistyped start point must not look like a finished restore */
+        end = BL_STATE_FAILED;
+        err_text = g_strdup_printf("--start-at %s: no transaction at or after that point in the files "
+                                   "given; nothing was applied", e->cfg.start_at.text);
+    }
     g_mutex_lock(&e->lock);
     e->feed_end_state = end;
     g_mutex_unlock(&e->lock);
