@@ -36,7 +36,8 @@ start_server() { # NAME DATADIR [OPTIONS...]
     shift 2
     /usr/sbin/mariadbd --no-defaults --datadir="$data" --socket="$work/$name.sock" \
         --pid-file="$work/$name.pid" --skip-networking --log-error="$work/$name.err" \
-        --innodb-buffer-pool-size=256M --innodb-log-file-size=256M "${user_opt[@]}" "$@" \
+        --innodb-buffer-pool-size=256M --innodb-log-file-size=256M --innodb-use-native-aio=0 \
+        "${user_opt[@]}" "$@" \
         >/dev/null 2>&1 &
     pids+=($!)
     for _ in $(seq 600); do
@@ -61,7 +62,7 @@ states() { # NAME: every table's row count and checksum
 
 say "1. Production: a MariaDB with binary logs, 8 tables of 50,000 rows"
 mariadb-install-db --no-defaults --datadir="$work/prod" --auth-root-authentication-method=normal \
-    --skip-test-db "${user_opt[@]}" >"$work/install.log" 2>&1
+    --skip-test-db --innodb-use-native-aio=0 "${user_opt[@]}" >"$work/install.log" 2>&1
 prod_opts=(--log-bin="$work/binlog/prod-bin" --server-id=1 --binlog-format=ROW --max-binlog-size=16M)
 mkdir -p "$work/binlog"
 start_server prod "$work/prod" "${prod_opts[@]}"
