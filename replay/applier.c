@@ -153,7 +153,7 @@ static void render_part(Applier *a, const Part *p)
         break;
     case PART_QUERY:
         bl_render_query(b, &a->session, &p->ctx, (const char *)p->data->data, p->data->len,
-                        (const char *const *)a->e->charset_by_id);
+                        (const char *const *)a->e->charset_by_id, a->e->target_is_mariadb);
         break;
     case PART_SQL:
         g_string_append_len(b, (const char *)p->data->data, p->data->len);

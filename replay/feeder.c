@@ -152,6 +152,7 @@ static void fill_ctx(Feeder *f, const BlEvent *ev, const BlQuery *q, QueryCtx *c
         memcpy(c->db, q->db, q->db_len);
     c->use_db = q->db_len > 0 && !(ev->h.flags & BL_F_SUPPRESS_USE);
     c->error_code = q->error_code;
+    c->mariadb = bl_reader_format_for(f->reader, ev)->flavor == BL_FLAVOR_MARIADB;
 }
 
 static gboolean db_filtered(Feeder *f, const char *db, gsize len)

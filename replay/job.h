@@ -41,6 +41,7 @@ typedef struct {
     char db[200];           /* after --rewrite-db */
     gboolean use_db;        /* USE db before it (no SUPPRESS_USE flag) */
     guint16 error_code;     /* expected error on the source (usually 0) */
+    gboolean mariadb;       /* written by MariaDB: flags2 has its extra bits */
 } QueryCtx;
 
 typedef struct {

@@ -125,7 +125,7 @@ static void sep(GString *out, gboolean *first)
 }
 
 void bl_render_query(GString *out, BlSession *s, const QueryCtx *c, const char *sql, gsize len,
-                     const char *const *collation_names)
+                     const char *const *collation_names, gboolean target_mariadb)
 {
     if (c->use_db && c->db[0] && (!s->valid || strcmp(s->ctx.db, c->db) != 0)) {
         g_string_append(out, "USE `");
@@ -155,6 +155,16 @@ void bl_render_query(GString *out, BlSession *s, const QueryCtx *c, const char *
                                "@@session.foreign_key_checks=%d, @@session.sql_auto_is_null=%d, "
                                "@@session.unique_checks=%d",
                                !(c->flags2 & 0x4000000), !!(c->flags2 & 0x4000), !(c->flags2 & 0x8000000));
+        if (c->mariadb && target_mariadb)
+            /* MariaDB's further option bits, as mariadb-binlog sets them:
+             * explicit_defaults_for_timestamp changes what a CREATE TABLE
+             * makes of a TIMESTAMP column */
+            g_string_append_printf(out,
+                                   ", @@session.check_constraint_checks=%d"
+                                   ", @@session.explicit_defaults_for_timestamp=%d"
+                                   ", @@session.system_versioning_insert_history=%d",
+                                   !(c->flags2 & 0x8000), !!(c->flags2 & 0x1000000),
+                                   !!(c->flags2 & 0x40000000));
     }
     if (c->has_sql_mode && (all || !o->has_sql_mode || o->sql_mode != c->sql_mode)) {
         sep(out, &first);

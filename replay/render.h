@@ -23,6 +23,6 @@ void bl_render_rows(GString *out, GArray *ends, BlSession *s, const guint8 *data
 /* USE, SET ... and the statement. collation_names: charset name by
  * collation id (65536 entries) or NULL. */
 void bl_render_query(GString *out, BlSession *s, const QueryCtx *c, const char *sql, gsize len,
-                     const char *const *collation_names);
+                     const char *const *collation_names, gboolean target_mariadb);
 
 #endif
