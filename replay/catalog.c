@@ -226,6 +226,8 @@ static Entry *load(BlCatalog *cat, const char *db, const char *table)
     if (!cols || cols->len == 0) {
         if (cols)
             g_ptr_array_unref(cols);
+        /* no such table (col_names NULL): cached too, until a DDL */
+        g_hash_table_replace(cat->tables, g_strdup_printf("%s\001%s", db, table), en);
         return en;
     }
     en->col_names = g_ptr_array_new_with_free_func(g_free);
@@ -260,7 +262,7 @@ static void wait_ddl(BlCatalog *cat)
     BlOrder *o = &cat->e->order;
     g_mutex_lock(&o->lock);
     while (o->committed < cat->wait_for_seq && !(o->failed_seq && o->failed_seq <= cat->wait_for_seq) &&
-           !cat->e->shutting_down)
+           !g_atomic_int_get(&cat->e->shutting_down))
         g_cond_wait_until(&o->cond, &o->lock, g_get_monotonic_time() + G_USEC_PER_SEC);
     g_mutex_unlock(&o->lock);
     cat->wait_for_seq = 0;

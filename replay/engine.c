@@ -301,7 +301,8 @@ void bl_engine_shutdown(BlEngine *e)
     if (!e->started)
         return;
     g_mutex_lock(&e->lock);
-    e->shutting_down = TRUE;
+    /* atomic: the feeder and the catalog also read it without e->lock */
+    g_atomic_int_set(&e->shutting_down, TRUE);
     g_cond_broadcast(&e->feeder_cond);
     g_cond_broadcast(&e->changed);
     g_mutex_unlock(&e->lock);

@@ -739,7 +739,7 @@ static gboolean feed_file(Feeder *f, FileEntry *fe, gboolean *stopped, GError **
     const BlEvent *ev;
     gboolean ok = TRUE;
     while (ok && bl_reader_next(f->reader, &ev, error)) {
-        if (f->e->shutting_down)
+        if (g_atomic_int_get(&f->e->shutting_down))
             break;
         if (ev->h.type == BL_FORMAT_DESCRIPTION_EVENT) {
             if (f->fde)
