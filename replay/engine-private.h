@@ -77,6 +77,9 @@ struct BlEngine {
     char *waiting_for;
     char *last_error;
     GPtrArray *errors;       /* char* lines */
+    char *held_file;         /* the transaction replay is held at, or NULL */
+    guint64 held_start, held_end;
+    char *held_gtid;
     char *pos_file;
     guint64 pos;
     char *pos_gtid;
@@ -140,6 +143,10 @@ void bl_engine_record_error(BlEngine *e, const char *fmt, ...) G_GNUC_PRINTF(2, 
 void bl_engine_set_state(BlEngine *e, BlEngineState s);
 void bl_engine_committed(BlEngine *e, const Job *j);
 void bl_engine_count_skipped(BlEngine *e, guint64 n);
+/* Records the transaction replay is held at (failed, or at the stop
+ * point): the one `skip` would skip. */
+void bl_engine_hold(BlEngine *e, const Job *j);
+void bl_engine_hold_trx(BlEngine *e, const char *file, const BlTrx *t);
 void bl_engine_count_retry(BlEngine *e);
 const char *bl_engine_collation_charset(BlEngine *e, guint id);
 const char *bl_engine_collation_name(BlEngine *e, guint id);

@@ -236,6 +236,10 @@ BlSnapshot *bl_engine_snapshot(BlEngine *e)
     s->waiting_for = g_strdup(e->waiting_for);
     s->last_error = g_strdup(e->last_error);
     s->started_us = e->started_us;
+    s->held_file = g_strdup(e->held_file);
+    s->held_start = e->held_start;
+    s->held_end = e->held_end;
+    s->held_gtid = g_strdup(e->held_gtid);
     s->files = g_ptr_array_new_with_free_func(g_free);
     for (guint i = 0; i < e->files->len; i++) {
         FileEntry *fe = g_ptr_array_index(e->files, i);
@@ -258,6 +262,8 @@ void bl_snapshot_free(BlSnapshot *s)
     g_free(s->gtid);
     g_free(s->waiting_for);
     g_free(s->last_error);
+    g_free(s->held_file);
+    g_free(s->held_gtid);
     for (guint i = 0; s->files && i < s->files->len; i++) {
         BlFileStatus *f = g_ptr_array_index(s->files, i);
         g_free(f->name);
@@ -351,6 +357,8 @@ void bl_engine_free(BlEngine *e)
     g_free(e->cfg.database);
     g_free(e->waiting_for);
     g_free(e->last_error);
+    g_free(e->held_file);
+    g_free(e->held_gtid);
     g_free(e->pos_file);
     g_free(e->pos_gtid);
     g_free(e->resume_file);
@@ -480,6 +488,30 @@ void bl_engine_count_skipped(BlEngine *e, guint64 n)
     g_mutex_lock(&e->lock);
     e->skipped += n;
     g_mutex_unlock(&e->lock);
+}
+
+static void hold(BlEngine *e, const char *file, guint64 start, guint64 end, const char *gtid)
+{
+    g_mutex_lock(&e->lock);
+    if (!e->held_file) { /* the first one held is the earliest */
+        e->held_file = g_strdup(file);
+        e->held_start = start;
+        e->held_end = end;
+        e->held_gtid = g_strdup(gtid);
+    }
+    g_mutex_unlock(&e->lock);
+}
+
+void bl_engine_hold(BlEngine *e, const Job *j)
+{
+    hold(e, j->file, j->trx ? j->trx->start_pos : j->start_pos, j->trx ? j->trx->end_pos : 0, j->gtid_text);
+}
+
+void bl_engine_hold_trx(BlEngine *e, const char *file, const BlTrx *t)
+{
+    char g[96];
+    bl_gtid_format(&t->gtid, g, sizeof g);
+    hold(e, file, t->start_pos, t->end_pos, g);
 }
 
 void bl_engine_count_retry(BlEngine *e)

@@ -598,6 +598,8 @@ static gboolean finish_trx(Feeder *f, BlTrx *t)
         j->trx = t;
         j->non_transactional = (t->flags & BL_TRXF_NON_TRANSACTIONAL) != 0;
         f->streamed = NULL;
+        if (stop)
+            bl_engine_hold_trx(f->e, f->file, t);
         end_stream(f, j, stop || incomplete); /* the applier owns j from here */
         return !stop;
     }
@@ -605,6 +607,8 @@ static gboolean finish_trx(Feeder *f, BlTrx *t)
     if (what != TRX_APPLY) {
         if (what == TRX_SKIP)
             bl_engine_count_skipped(f->e, 1);
+        if (what == TRX_STOP)
+            bl_engine_hold_trx(f->e, f->file, t);
         bl_job_free(j);
         bl_trx_free(t);
         return what != TRX_STOP;

@@ -158,6 +158,7 @@ static void handle(Sched *s, Msg *m)
         if (m->error) {
             s->failed = TRUE;
             abort_after(e, m->job->seq);
+            bl_engine_hold(e, m->job);
             bl_engine_record_error(e, "%s", m->error);
         }
         bl_engine_release(e, m->job);
