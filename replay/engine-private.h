@@ -131,6 +131,11 @@ gboolean bl_progress_setup(BlConn *c, const char *db, const char *table, GError 
 /* Reads the resume point: *file:*pos = the greatest watermark (all
  * before it applied), *done = "file:pos" ends of transactions applied
  * beyond it, and (*last, *last_pos, *gtid) the greatest position applied. */
+/* Records a skipped transaction: a row of its own (worker >= BL_MAX_WORKERS,
+ * no watermark), so that a restart counts it applied. Rows of skipped
+ * transactions the watermark has passed are deleted by bl_progress_read. */
+gboolean bl_progress_mark_skipped(BlConn *c, const char *db, const char *table, const char *file,
+                                  guint64 end_pos, const char *gtid, GError **error);
 gboolean bl_progress_read(BlConn *c, const char *db, const char *table, char **file, guint64 *pos,
                           GHashTable *done, char **last, guint64 *last_pos, char **gtid, GError **error);
 /* The progress update of job j, recording wm_file:wm_pos as the
@@ -148,6 +153,10 @@ void bl_engine_count_skipped(BlEngine *e, guint64 n);
 void bl_engine_hold(BlEngine *e, const Job *j);
 void bl_engine_hold_trx(BlEngine *e, const char *file, const BlTrx *t);
 void bl_engine_count_retry(BlEngine *e);
+/* Bytes read that no transaction applied will count: skipped or applied
+ * before transactions, and each file's events outside transactions; so
+ * that bytes_applied reaches bytes_total. */
+void bl_engine_count_passed_bytes(BlEngine *e, guint64 n);
 const char *bl_engine_collation_charset(BlEngine *e, guint id);
 const char *bl_engine_collation_name(BlEngine *e, guint id);
 /* The job's bytes no longer count against the memory limit. */

@@ -112,6 +112,23 @@ fail:
     return NULL;
 }
 
+gboolean bl_engine_mark_skipped(const BlEngineConfig *config, const char *file, guint64 end_pos,
+                                const char *gtid, GError **error)
+{
+    BlEngine tmp = { 0 };
+    if (!split_table(&tmp, config->progress_table ? config->progress_table : "binlogfs.progress", error))
+        return FALSE;
+    gboolean ok = FALSE;
+    BlConn *c = bl_conn_open(&config->target, error);
+    if (c) {
+        ok = bl_progress_mark_skipped(c, tmp.progress_db, tmp.progress_table, file, end_pos, gtid, error);
+        bl_conn_free(c);
+    }
+    g_free(tmp.progress_db);
+    g_free(tmp.progress_table);
+    return ok;
+}
+
 static gint cmp_files(gconstpointer a, gconstpointer b)
 {
     const FileEntry *x = *(FileEntry *const *)a, *y = *(FileEntry *const *)b;
@@ -128,6 +145,7 @@ gboolean bl_engine_add_file(BlEngine *e, const char *path, GError **error)
     g_autofree char *name = g_path_get_basename(path);
     g_mutex_lock(&e->lock);
     gboolean ok = TRUE;
+    gboolean started = e->started;
     for (guint i = 0; i < e->files->len && ok; i++) {
         FileEntry *fe = g_ptr_array_index(e->files, i);
         if (g_str_equal(fe->name, name)) {
@@ -138,9 +156,9 @@ gboolean bl_engine_add_file(BlEngine *e, const char *path, GError **error)
     /* A file wholly before the resume point was applied by an earlier run.
      * Rerunning the same `replay` command lists it again: it is skipped.
      * Dropped into a running workspace (follow), it is refused. */
-    const char *cur = e->started ? e->pos_file : e->resume_file;
+    const char *cur = started ? e->pos_file : e->resume_file;
     gboolean before = cur && bl_binlog_name_cmp(name, cur) < 0;
-    if (ok && before && e->cfg.follow) {
+    if (ok && before && e->cfg.follow && started) {
         g_set_error(error, BL_ERROR, BL_ERROR_INVALID,
                     "%s sorts before the current position %s:%" G_GUINT64_FORMAT
                     ": it was applied already (or belongs to an older history); not applied",
@@ -389,10 +407,13 @@ void bl_engine_record_error(BlEngine *e, const char *fmt, ...)
     e->last_error = g_strdup(msg);
     g_autoptr(GDateTime) now = g_date_time_new_now_local();
     g_autofree char *ts = g_date_time_format(now, "%Y-%m-%d %H:%M:%S");
-    g_ptr_array_add(e->errors, g_strdup_printf("%s %s", ts, msg));
+    char *line = g_strdup_printf("%s %s", ts, msg);
+    g_ptr_array_add(e->errors, line);
     e->failed++;
     g_cond_broadcast(&e->changed);
     g_mutex_unlock(&e->lock);
+    if (e->cfg.on_error)
+        e->cfg.on_error(line, e->cfg.on_error_data);
     g_free(msg);
 }
 
@@ -512,6 +533,13 @@ void bl_engine_hold_trx(BlEngine *e, const char *file, const BlTrx *t)
     char g[96];
     bl_gtid_format(&t->gtid, g, sizeof g);
     hold(e, file, t->start_pos, t->end_pos, g);
+}
+
+void bl_engine_count_passed_bytes(BlEngine *e, guint64 n)
+{
+    g_mutex_lock(&e->lock);
+    e->bytes_applied += n;
+    g_mutex_unlock(&e->lock);
 }
 
 void bl_engine_count_retry(BlEngine *e)

@@ -45,6 +45,7 @@ typedef struct {
     GHashTable *filtered_tables; /* table ids dropped by --database in this trx */
     GHashTable *load_files;      /* file_id -> path of LOAD DATA data */
     char *next_name;        /* Rotate's next file */
+    guint64 file_trx_bytes; /* bytes of the file's transactions so far */
     BlCatalog *catalog;     /* the target's keys; NULL: PK metadata only */
 } Feeder;
 
@@ -582,7 +583,9 @@ static gboolean finish_trx(Feeder *f, BlTrx *t)
 {
     Job *j = f->job;
     f->job = NULL;
+    f->file_trx_bytes += t->bytes;
     if (j && j->discard) {
+        bl_engine_count_passed_bytes(f->e, t->bytes);
         bl_job_free(j);
         bl_trx_free(t);
         return TRUE;
@@ -609,6 +612,8 @@ static gboolean finish_trx(Feeder *f, BlTrx *t)
             bl_engine_count_skipped(f->e, 1);
         if (what == TRX_STOP)
             bl_engine_hold_trx(f->e, f->file, t);
+        else
+            bl_engine_count_passed_bytes(f->e, t->bytes);
         bl_job_free(j);
         bl_trx_free(t);
         return what != TRX_STOP;
@@ -739,6 +744,7 @@ static gboolean feed_file(Feeder *f, FileEntry *fe, gboolean *stopped, GError **
         return FALSE;
     f->file = fe->name;
     f->new_file = TRUE;
+    f->file_trx_bytes = 0;
     g_clear_pointer(&f->next_name, g_free);
     const BlEvent *ev;
     gboolean ok = TRUE;
@@ -797,6 +803,10 @@ static gboolean feed_file(Feeder *f, FileEntry *fe, gboolean *stopped, GError **
     drop_job(f);
     if (*error && ok)
         ok = FALSE;
+    if (ok && !*stopped) { /* the events outside transactions: headers, rotate */
+        guint64 end = bl_reader_position(f->reader);
+        bl_engine_count_passed_bytes(f->e, end > f->file_trx_bytes ? end - f->file_trx_bytes : 0);
+    }
     if (*error && (*error)->code == BL_ERROR_TRUNCATED) {
         GError *tmp = *error;
         *error = g_error_new(BL_ERROR, tmp->code, "%s (the last complete transaction ends at %s:%" G_GUINT64_FORMAT ")",

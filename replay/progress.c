@@ -95,7 +95,7 @@ gboolean bl_progress_read(BlConn *c, const char *db, const char *table, char **f
     *last_pos = 0;
     *gtid = NULL;
     g_autofree char *sql = g_strdup_printf(
-        "SELECT file, pos, gtid, wm_file, wm_pos FROM `%s`.`%s` WHERE file <> ''", db, table);
+        "SELECT file, pos, gtid, wm_file, wm_pos, worker FROM `%s`.`%s` WHERE file <> ''", db, table);
     MYSQL *m = bl_conn_mysql(c);
     if (mysql_real_query(m, sql, strlen(sql)) != 0) {
         g_set_error(error, BL_ERROR, BL_ERROR_SERVER, "cannot read the progress table %s.%s: ERROR %u (%s): %s",
@@ -113,8 +113,8 @@ gboolean bl_progress_read(BlConn *c, const char *db, const char *table, char **f
     GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
     MYSQL_ROW row;
     while ((row = mysql_fetch_row(res)) != NULL) {
-        char **v = g_new0(char *, 6);
-        for (int i = 0; i < 5; i++)
+        char **v = g_new0(char *, 7);
+        for (int i = 0; i < 6; i++)
             v[i] = g_strdup(row[i] ? row[i] : "");
         g_ptr_array_add(rows, v);
         guint64 wp = g_ascii_strtoull(v[4], NULL, 10);
@@ -133,16 +133,43 @@ gboolean bl_progress_read(BlConn *c, const char *db, const char *table, char **f
         }
     }
     mysql_free_result(res);
+    GString *stale = g_string_new(NULL);
     for (guint i = 0; i < rows->len; i++) {
         char **v = g_ptr_array_index(rows, i);
         guint64 p = g_ascii_strtoull(v[1], NULL, 10);
         if (pos_cmp(v[0], p, *file, *pos) > 0)
             g_hash_table_add(done, g_strdup_printf("%s:%" G_GUINT64_FORMAT, v[0], p));
+        else if (g_ascii_strtoull(v[5], NULL, 10) >= BL_MAX_WORKERS)
+            g_string_append_printf(stale, "%s%s", stale->len ? "," : "", v[5]);
     }
     g_ptr_array_unref(rows);
+    if (stale->len) { /* skipped transactions the watermark has passed */
+        g_autofree char *del = g_strdup_printf("DELETE FROM `%s`.`%s` WHERE worker IN (%s)", db, table, stale->str);
+        if (mysql_real_query(m, del, strlen(del)) != 0)
+            g_warning("cannot delete old rows of skipped transactions from %s.%s: %s", db, table, mysql_error(m));
+    }
+    g_string_free(stale, TRUE);
     if (*file && !(*file)[0])
         g_clear_pointer(file, g_free);
     return TRUE;
+}
+
+gboolean bl_progress_mark_skipped(BlConn *c, const char *db, const char *table, const char *file,
+                                  guint64 end_pos, const char *gtid, GError **error)
+{
+    /* a row number of its own above the workers' (SMALLINT UNSIGNED) */
+    GString *sql = g_string_new(NULL);
+    g_string_append_printf(sql, "INSERT INTO `%s`.`%s` (worker, file, pos, gtid, updated) "
+                           "SELECT GREATEST(%u, COALESCE(MAX(worker), 0) + 1), ", db, table, BL_MAX_WORKERS);
+    quote(sql, file);
+    g_string_append_printf(sql, ", %" G_GUINT64_FORMAT ", ", end_pos);
+    quote(sql, gtid ? gtid : "");
+    g_string_append_printf(sql, ", NOW(6) FROM `%s`.`%s`", db, table);
+    gboolean ok = bl_conn_query(c, sql->str, sql->len, error);
+    g_string_free(sql, TRUE);
+    if (!ok)
+        g_prefix_error(error, "cannot record the skipped transaction in %s.%s: ", db, table);
+    return ok;
 }
 
 void bl_progress_sql(GString *out, const char *db, const char *table, guint worker, const Job *j,

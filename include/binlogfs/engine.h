@@ -34,6 +34,11 @@ typedef struct {
                                    (transactions then become visible in
                                    source order only up to N at a time; resume
                                    stays exact) */
+    /* called (from any engine thread, without engine locks held) with
+     * each error line as added to the errors ("YYYY-MM-DD HH:MM:SS msg");
+     * may be NULL */
+    void (*on_error)(const char *line, gpointer data);
+    gpointer on_error_data;
 } BlEngineConfig;
 
 typedef enum {
@@ -70,6 +75,12 @@ typedef struct {
     char *last_error;
     GPtrArray *files;    /* of BlFileStatus* */
     gint64 started_us;
+    /* the transaction replay is held at (state FAILED: the one that
+     * failed; STOPPED: the first one at the stop point), held_file NULL
+     * when none */
+    char *held_file;
+    guint64 held_start, held_end;
+    char *held_gtid;
 } BlSnapshot;
 
 void bl_snapshot_free(BlSnapshot *s);
@@ -84,7 +95,9 @@ BlEngine *bl_engine_new(const BlEngineConfig *config, GError **error);
 
 /* Queues a complete binlog file. Files are applied in binlog sequence
  * order, whatever the order they are added in. A file that sorts before
- * the current position is rejected (error set). */
+ * the current position is rejected (error set) once the engine runs with
+ * `follow`; before bl_engine_start, or without `follow`, it is taken as
+ * applied by an earlier run (state "applied") and skipped. */
 gboolean bl_engine_add_file(BlEngine *e, const char *path, GError **error);
 
 /* Starts the threads. */
@@ -98,6 +111,13 @@ BlEngineState bl_engine_wait(BlEngine *e, gint64 timeout_us);
 BlSnapshot *bl_engine_snapshot(BlEngine *e);
 
 void bl_engine_set_workers(BlEngine *e, guint n);
+
+/* Records on the target, in the progress table of `config`, that the
+ * transaction of `file` ending at `end_pos` (GTID text `gtid`) is applied
+ * without running it (`skip`): an engine started afterwards passes over
+ * it. Call with no engine running on that target. Connects once. */
+gboolean bl_engine_mark_skipped(const BlEngineConfig *config, const char *file, guint64 end_pos,
+                                const char *gtid, GError **error);
 void bl_engine_pause(BlEngine *e);
 void bl_engine_resume(BlEngine *e);
 /* Stops cleanly: no new transaction starts; those in flight commit or

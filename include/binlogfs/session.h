@@ -43,6 +43,10 @@ gboolean bl_session_start(BlSession *s, GError **error);
  * earlier copy: if replay already read it (a truncated copy, say), the
  * engine restarts and carries on from the progress rows. */
 gboolean bl_session_add_file(BlSession *s, const char *path, GError **error);
+/* Files already in the spool when the session begins (a remount) go in
+ * BEFORE bl_session_start: they are complete, and those before the
+ * position read from the target count as applied (after the start, a
+ * file before the position is refused, as the contract says). */
 
 /* The spool file `name` is (no longer) being written. */
 void bl_session_receiving(BlSession *s, const char *name, gboolean writing);
