@@ -5,7 +5,12 @@
  * DESIGN: a thin frontend on the engine: options -> BlEngineConfig, add
  * the files, start, then show a progress bar on stderr (when it is a
  * terminal) from engine snapshots until the engine settles, and a summary.
+ * With --datadir the private server is started first and stopped last,
+ * whatever happened in between; a first SIGINT/SIGTERM/SIGHUP then stops
+ * replay and the server cleanly (a second one kills binlogfs alone).
  */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -51,24 +56,39 @@ static void summary(const BlSnapshot *s, double secs)
             s->gtid[0] ? " GTID " : "", s->gtid);
 }
 
-int cmd_replay(int argc, char **argv)
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
 {
-    BlReplayOptions opt;
-    g_set_prgname("binlogfs replay");
-    int rc = bl_replay_options_parse(&opt, &argc, &argv, "BINLOG... - apply binlogs to a server in parallel");
-    if (rc >= 0)
-        return rc;
-    if (argc < 2) {
-        g_printerr("binlogfs replay: no binlog file given\nTry 'binlogfs replay --help'.\n");
-        bl_replay_options_clear(&opt);
-        return 2;
+    static const char msg[] =
+        "\nbinlogfs: interrupted: stopping replay and the server cleanly (again to leave the server running)\n";
+    interrupted = sig;
+    if (write(STDERR_FILENO, msg, sizeof msg - 1) < 0) {
+        /* nothing to do */
     }
+}
+
+static void catch_signals(void)
+{
+    struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESETHAND | SA_RESTART };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
+/* Adds the files, replays, reports. The exit status. */
+static int replay(BlReplayOptions *o, int argc, char **argv)
+{
     GError *error = NULL;
-    BlEngine *e = bl_engine_new(&opt.config, &error);
+    BlEngine *e = bl_engine_new(&o->config, &error);
     if (!e) {
         g_printerr("binlogfs: %s\n", error->message);
+        if (o->datadir && strstr(error->message, "ERROR 1045 "))
+            g_printerr("binlogfs: the private server's accounts did not let %s in: give --user (and "
+                       "--password, or --defaults-file) for an account of %s\n",
+                       o->target.user, o->datadir);
         g_error_free(error);
-        bl_replay_options_clear(&opt);
         return 1;
     }
     int status = 0;
@@ -87,7 +107,7 @@ int cmd_replay(int argc, char **argv)
         guint applied = 0;
         for (guint i = 0; i < s->files->len; i++)
             applied += g_str_equal(((BlFileStatus *)g_ptr_array_index(s->files, i))->state, "applied");
-        for (guint i = 0; i < s->files->len && applied < s->files->len && !opt.quiet; i++) {
+        for (guint i = 0; i < s->files->len && applied < s->files->len && !o->quiet; i++) {
             BlFileStatus *fs = g_ptr_array_index(s->files, i);
             if (g_str_equal(fs->state, "applied"))
                 g_printerr("binlogfs: %s: applied already by an earlier run (position %s:%" G_GUINT64_FORMAT
@@ -103,7 +123,6 @@ int cmd_replay(int argc, char **argv)
     }
     if (status) {
         bl_engine_free(e);
-        bl_replay_options_clear(&opt);
         return status;
     }
     gint64 t0 = g_get_monotonic_time();
@@ -111,10 +130,9 @@ int cmd_replay(int argc, char **argv)
         g_printerr("binlogfs: %s\n", error->message);
         g_error_free(error);
         bl_engine_free(e);
-        bl_replay_options_clear(&opt);
         return 1;
     }
-    gboolean tty = isatty(STDERR_FILENO) && !opt.quiet;
+    gboolean tty = isatty(STDERR_FILENO) && !o->quiet;
     BlEngineState st;
     for (;;) {
         st = bl_engine_wait(e, 500 * 1000);
@@ -123,7 +141,7 @@ int cmd_replay(int argc, char **argv)
             progress_bar(s);
         }
         if (st == BL_STATE_IDLE || st == BL_STATE_STOPPED || st == BL_STATE_FAILED ||
-            st == BL_STATE_WAITING)
+            st == BL_STATE_WAITING || interrupted)
             break;
     }
     if (tty)
@@ -131,13 +149,74 @@ int cmd_replay(int argc, char **argv)
     double secs = (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC;
     g_autoptr(BlSnapshot) s = bl_engine_snapshot(e);
     bl_engine_shutdown(e);
-    if (st == BL_STATE_FAILED || st == BL_STATE_WAITING) {
+    if (interrupted) {
+        status = 128 + interrupted;
+    } else if (st == BL_STATE_FAILED || st == BL_STATE_WAITING) {
         g_printerr("binlogfs: replay failed: %s\n", s->last_error ? s->last_error : "unknown error");
         status = 1;
     }
-    if (!opt.quiet || status)
+    if (!o->quiet || status)
         summary(s, secs);
     bl_engine_free(e);
+    return status;
+}
+
+/* With --datadir: every file is readable before a server is started. */
+static gboolean files_readable(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (access(argv[i], R_OK) != 0) {
+            g_printerr("binlogfs: %s: %s\n", argv[i], g_strerror(errno));
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+int cmd_replay(int argc, char **argv)
+{
+    BlReplayOptions opt;
+    g_set_prgname("binlogfs replay");
+    int rc = bl_replay_options_parse(&opt, &argc, &argv, "BINLOG... - apply binlogs to a server in parallel");
+    if (rc >= 0)
+        return rc;
+    if (argc < 2) {
+        g_printerr("binlogfs replay: no binlog file given\nTry 'binlogfs replay --help'.\n");
+        bl_replay_options_clear(&opt);
+        return 2;
+    }
+    int status = 0;
+    GError *error = NULL;
+    if (opt.datadir) {
+        if (!files_readable(argc, argv)) {
+            bl_replay_options_clear(&opt);
+            return 1;
+        }
+        catch_signals();
+        if (!opt.quiet)
+            g_printerr("binlogfs: starting mariadbd on %s\n", opt.datadir);
+        if (!bl_replay_options_start_server(&opt, &error)) {
+            g_printerr("binlogfs: %s\n", error->message);
+            g_error_free(error);
+            bl_replay_options_clear(&opt);
+            return 1;
+        }
+        if (!opt.quiet)
+            g_printerr("binlogfs: mariadbd (pid %d) is up, socket %s\n", bl_server_pid(opt.server),
+                       opt.target.socket);
+    }
+    status = interrupted ? 128 + interrupted : replay(&opt, argc, argv);
+    if (opt.datadir) {
+        if (!opt.quiet)
+            g_printerr("binlogfs: shutting down mariadbd (pid %d)\n", bl_server_pid(opt.server));
+        if (!bl_replay_options_stop_server(&opt, &error)) {
+            g_printerr("binlogfs: %s\n", error->message);
+            g_error_free(error);
+            status = status ? status : 1;
+        } else if (!opt.quiet) {
+            g_printerr("binlogfs: mariadbd shut down cleanly; %s is ready to start\n", opt.datadir);
+        }
+    }
     bl_replay_options_clear(&opt);
     return status;
 }

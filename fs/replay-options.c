@@ -1,6 +1,11 @@
-/* binlogfs — TARGET and REPLAY options (contract: DESIGN.md). Parsing
- * only; the values are checked by the same parsers the engine uses. */
+/* binlogfs — TARGET and REPLAY options (contract: DESIGN.md). Parsing,
+ * with the values checked by the same parsers the engine uses; and the
+ * private server of --datadir (the embedded default), started and
+ * stopped here so that every frontend does it the same way. */
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "replay-options.h"
 
@@ -8,6 +13,12 @@ static const char description[] =
     "TARGET: --host/-h, --port/-P, --socket/-S, --user/-u, --password/-p (no value: prompt),\n"
     "  --defaults-file, --defaults-extra-file; the option groups [client] and [binlogfs]\n"
     "  of the usual option files are read.\n"
+    "  Or --datadir=DIR: binlogfs starts a private mariadbd on the restored data directory DIR\n"
+    "  (as DIR's owner, on a socket in a private directory, no networking; settings for a fast\n"
+    "  and safe restore, plus the [binlogfs-server] group of the server's option files),\n"
+    "  replays, and shuts it down cleanly, leaving DIR ready to start. It connects as root when\n"
+    "  run as root, else as the login name, unless --user is given, and reads only the option\n"
+    "  files named by --defaults-file/--defaults-extra-file. Not with --host, --port, --socket.\n"
     "SPEC (--start-at, --stop-at): FILE:POS, 'YYYY-MM-DD HH:MM:SS' (local time; a trailing Z or\n"
     "  +hh:mm gives the zone; compared with each transaction's commit time), a GTID (D-S-N or\n"
     "  UUID:N), and for --start-at also the content of a backup's binlog info file\n"
@@ -42,7 +53,15 @@ int bl_replay_options_parse(BlReplayOptions *o, int *argc, char ***argv, const c
     g_autoptr(GOptionContext) ctx = g_option_context_new(summary);
     g_option_context_set_help_enabled(ctx, TRUE);
     g_option_context_add_main_entries(ctx, entries, NULL);
-    g_option_context_add_group(ctx, bl_target_option_group(&o->target));
+    GOptionGroup *target = bl_target_option_group(&o->target);
+    const GOptionEntry target_entries[] = {
+        { "datadir", 0, 0, G_OPTION_ARG_FILENAME, &o->datadir,
+          "Instead of a server: start a private mariadbd on this restored data directory, "
+          "and shut it down cleanly at the end", "DIR" },
+        { NULL },
+    };
+    g_option_group_add_entries(target, target_entries);
+    g_option_context_add_group(ctx, target);
     g_option_context_set_description(ctx, description);
     GError *error = NULL;
     /* the mysql password forms are taken out of argv before GOption sees
@@ -51,6 +70,21 @@ int bl_replay_options_parse(BlReplayOptions *o, int *argc, char ***argv, const c
     *argv = o->args;
     if (!g_option_context_parse(ctx, argc, argv, &error))
         goto usage;
+    if (o->datadir) {
+        if (o->target.host || o->target.socket || o->target.port) {
+            g_set_error(&error, BL_ERROR, BL_ERROR_INVALID,
+                        "--datadir starts a server of its own: it cannot be given with --host, "
+                        "--port or --socket");
+            goto usage;
+        }
+        if (!*o->datadir) {
+            g_set_error(&error, BL_ERROR, BL_ERROR_INVALID, "--datadir: empty directory name");
+            goto usage;
+        }
+        char *abs = g_canonicalize_filename(o->datadir, NULL);
+        g_free(o->datadir);
+        o->datadir = abs;
+    }
     if (o->workers == -1)
         o->workers = 0; /* the engine's default */
     else if (o->workers < 1 || o->workers > BL_MAX_WORKERS) {
@@ -104,6 +138,12 @@ usage:
 
 void bl_replay_options_clear(BlReplayOptions *o)
 {
+    GError *error = NULL;
+    if (!bl_replay_options_stop_server(o, &error)) {
+        g_warning("%s", error->message);
+        g_error_free(error);
+    }
+    g_free(o->datadir);
     if (o->rewrites) {
         for (guint i = 0; i < o->rewrites->len; i++)
             bl_rewrite_clear(&g_array_index(o->rewrites, BlRewrite, i));
@@ -120,4 +160,97 @@ void bl_replay_options_clear(BlReplayOptions *o)
     g_strfreev(o->rewrite_db);
     g_free(o->args);
     memset(o, 0, sizeof *o);
+}
+
+/* ---- the private server of --datadir ------------------------------------------ */
+
+/* Removes DIR and everything in it (no symbolic link is followed). */
+static void remove_tree(const char *dir)
+{
+    GDir *d = g_dir_open(dir, 0, NULL);
+    if (d) {
+        const char *name;
+        while ((name = g_dir_read_name(d))) {
+            g_autofree char *path = g_build_filename(dir, name, NULL);
+            struct stat st;
+            if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+                remove_tree(path);
+            else if (unlink(path) != 0)
+                g_warning("%s: %s", path, g_strerror(errno));
+        }
+        g_dir_close(d);
+    }
+    if (rmdir(dir) != 0)
+        g_warning("%s: %s", dir, g_strerror(errno));
+}
+
+/* Whether the run directory holds a log worth keeping after a failure. */
+static gboolean rundir_has_log(const char *rundir)
+{
+    static const char *const logs[] = { "error.log", "mariadbd.out" };
+    for (gsize i = 0; i < G_N_ELEMENTS(logs); i++) {
+        g_autofree char *path = g_build_filename(rundir, logs[i], NULL);
+        struct stat st;
+        if (stat(path, &st) == 0 && st.st_size > 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* After a failure: keep the run directory if it holds a log, and say so. */
+static void keep_or_remove_rundir(BlReplayOptions *o, GError **error)
+{
+    if (error && *error && rundir_has_log(o->rundir)) {
+        char *msg = g_strdup_printf("%s\n(the server's files are kept in %s)", (*error)->message, o->rundir);
+        g_free((*error)->message);
+        (*error)->message = msg;
+    } else
+        remove_tree(o->rundir);
+    g_clear_pointer(&o->rundir, g_free);
+}
+
+gboolean bl_replay_options_start_server(BlReplayOptions *o, GError **error)
+{
+    if (!o->datadir || o->server)
+        return TRUE;
+    o->rundir = g_build_filename(o->tmpdir ? o->tmpdir : g_get_tmp_dir(), "binlogfs-server-XXXXXX", NULL);
+    if (!g_mkdtemp(o->rundir)) {
+        int e = errno;
+        g_set_error(error, BL_ERROR, BL_ERROR_IO, "%s: cannot make a directory for the server: %s",
+                    o->rundir, g_strerror(e));
+        g_clear_pointer(&o->rundir, g_free);
+        return FALSE;
+    }
+    g_auto(BlTarget) t = { 0 };
+    o->server = bl_server_start(o->datadir, o->rundir, &t, error);
+    if (!o->server) {
+        keep_or_remove_rundir(o, error);
+        return FALSE;
+    }
+    g_free(o->target.host);
+    o->target.host = g_steal_pointer(&t.host);
+    g_free(o->target.socket);
+    o->target.socket = g_steal_pointer(&t.socket);
+    if (!o->target.user)
+        o->target.user = g_steal_pointer(&t.user);
+    /* A user's [client] lines (a password, protocol=tcp, another host)
+     * are meant for their servers, not for this one. */
+    if (!o->target.defaults_file)
+        o->target.defaults_file = g_strdup("/dev/null");
+    o->config.target = o->target;
+    return TRUE;
+}
+
+gboolean bl_replay_options_stop_server(BlReplayOptions *o, GError **error)
+{
+    if (!o->server)
+        return TRUE;
+    gboolean ok = bl_server_stop(o->server, error);
+    g_clear_pointer(&o->server, bl_server_free);
+    if (ok)
+        remove_tree(o->rundir);
+    else
+        keep_or_remove_rundir(o, error);
+    g_clear_pointer(&o->rundir, g_free);
+    return ok;
 }
