@@ -8,8 +8,11 @@
 # INDEX, DROP COLUMN, MODIFY to another type, ADD UNIQUE KEY, change of the
 # primary key, a table rebuild; CREATE TABLE, DROP TABLE and CREATE again
 # with other columns, CREATE TABLE ... SELECT (a table without a key, given
-# one later), RENAME TABLE swapping two tables, TRUNCATE TABLE, and a DDL
-# that implicitly commits an open transaction. The first half of the steps
+# one later), a CREATE TABLE with explicit_defaults_for_timestamp=0 (its
+# TIMESTAMP columns get NOT NULL and defaults), RENAME TABLE swapping two
+# tables, TRUNCATE TABLE, a DDL
+# that implicitly commits an open transaction, and a SEQUENCE (NOCACHE:
+# every NEXTVAL is logged) created, used by the sessions, and restarted. The first half of the steps
 # is logged with binlog_row_metadata at its default (NO_LOG), the second
 # with FULL.
 # The oracle: every table and its definition equal the pipe's result on the
@@ -30,7 +33,7 @@ plan 12
 
 DDL=(
     [1]="ALTER TABLE t1 ADD COLUMN d INT NOT NULL DEFAULT 7"
-    [2]="ALTER TABLE t1 ADD INDEX ia (a)"
+    [2]="ALTER TABLE t1 ADD INDEX ia (a); CREATE SEQUENCE sq START WITH 1 INCREMENT BY 3 NOCACHE"
     [3]="ALTER TABLE t2 ADD COLUMN e VARCHAR(20) NOT NULL DEFAULT 'e' FIRST"
     [4]="ALTER TABLE t1 DROP COLUMN b"
     [5]="BEGIN; INSERT INTO t3 (a, k) VALUES (-1, 9); CREATE TABLE t5 (id INT PRIMARY KEY, v INT NOT NULL)"
@@ -40,11 +43,13 @@ DDL=(
     [9]="ALTER TABLE t1 ADD COLUMN u INT NULL, ADD UNIQUE KEY uu (u)"
     [10]="DROP TABLE t5"
     [11]="CREATE TABLE t5 (id INT PRIMARY KEY, w VARCHAR(10), z INT NOT NULL DEFAULT 1)"
-    [12]="CREATE TABLE t6 ENGINE=InnoDB AS SELECT id, a FROM t1 WHERE id <= 50"
+    [12]="CREATE TABLE t6 ENGINE=InnoDB AS SELECT id, a FROM t1 WHERE id <= 50;
+        SET explicit_defaults_for_timestamp = 0;
+        CREATE TABLE t7 (id INT PRIMARY KEY, ts TIMESTAMP, ts2 TIMESTAMP) ENGINE=InnoDB"
     [13]="ALTER TABLE t6 ADD PRIMARY KEY (id)"
     [14]="ALTER TABLE t2 DROP COLUMN e, DROP COLUMN note"
     [15]="ALTER TABLE t1 DROP PRIMARY KEY, ADD PRIMARY KEY (id, d)"
-    [16]="ALTER TABLE t2 ENGINE=InnoDB, ALGORITHM=COPY"
+    [16]="ALTER TABLE t2 ENGINE=InnoDB, ALGORITHM=COPY; ALTER SEQUENCE sq RESTART WITH 1000000"
     [17]="ALTER TABLE t1 DROP INDEX ia, ADD INDEX iad (a, d)"
 )
 NSTEPS=17
@@ -82,6 +87,7 @@ INSERT INTO t3 (a, k) VALUES ($i, $s);
 INSERT INTO t4 (id, a) VALUES ($hot, 1) ON DUPLICATE KEY UPDATE a = a + 1;
 EOF
         if ((k > 1 && i % 3 == 0)); then echo "DELETE FROM t1 WHERE id = $old;"; fi
+        if ((k > 2)); then echo "INSERT INTO t3 (a, k) VALUES (NEXTVAL(sq), -$s);"; fi
         if ((i % 4 == 0)); then echo "UPDATE t3 SET a = a + 1 WHERE k = $s ORDER BY id DESC LIMIT 3;"; fi
         if ((k > 5 && k < 10)); then
             echo "INSERT INTO t5 (id, v) VALUES ($hot, $s) ON DUPLICATE KEY UPDATE v = (v * 3 + $s) % 1000003;"
@@ -91,6 +97,7 @@ EOF
         fi
         if ((k > 9)); then echo "UPDATE t1 SET u = id + $k * 100000 WHERE id = $((hot + 10 * s));"; fi
         if ((k > 12)); then echo "UPDATE t6 SET a = (a * 3 + $s) % 1000003 WHERE id = $hot;"; fi
+        if ((k > 12)); then echo "INSERT INTO t7 (id) VALUES ($new);"; fi
         if ((k > 3 && k < 14)); then echo "UPDATE t2 SET e = 'e$s$i' WHERE id = $((hot + 20));"; fi
         if ((i % 5 == 0)); then echo "COMMIT;"; fi
     done

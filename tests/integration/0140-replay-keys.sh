@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Replay of workloads whose dependencies are not just "same primary key",
-# with 1, 4 and 16 workers, logged as ROW (binlog_row_metadata NO_LOG for
-# the first half, FULL for the second), then STATEMENT, then MIXED:
+# with 1, 4 and 16 workers, logged as ROW (the first half with
+# binlog_row_metadata NO_LOG and binlog_row_image FULL, the second with FULL
+# metadata and MINIMAL images: an update's before image then holds only the
+# primary key, not the unique value it frees), then STATEMENT, then MIXED;
+# the source groups commits (binlog_commit_wait_*), so its commit ids are
+# there to be used as hints:
 # - foreign keys: parent/child/grandchild with ON DELETE CASCADE, ON UPDATE
 #   CASCADE and ON DELETE SET NULL; one session deletes parents and moves
 #   their keys while others insert children (some fail: the parent is gone)
@@ -38,6 +42,7 @@ N=${KEYS_ITERATIONS:-50}
 # Errors the sessions run into by design (a statement that fails is not
 # logged): deadlocks, lock waits, duplicate keys (codes taken), foreign
 # keys (the parent is gone, or still has children).
+# shellcheck disable=SC2034 # read by run_sessions (replay.sh)
 SESSION_OK_ERRORS="1213 1205 1062 1452 1451"
 plan 33
 
@@ -246,7 +251,7 @@ run_format() {
     local src=src-$fmt bk=backup-$fmt
     local opts=(--log-bin="$TEST_TMP/$src/binlog/bin" --server-id=1 --binlog-format="$fmt"
         --max-binlog-size=65536 --innodb-flush-log-at-trx-commit=2 --sync-binlog=0
-        --innodb-lock-wait-timeout=5)
+        --innodb-lock-wait-timeout=5 --binlog-commit-wait-count=3 --binlog-commit-wait-usec=20000)
     server_start "$src" "${opts[@]}" || bail_out "cannot start the $fmt source"
     setup_sql | server_sql_file "$src" || bail_out "$fmt: the schema cannot be created"
     local before
@@ -267,7 +272,8 @@ run_format() {
     done
     for half in 1 2; do
         if [ "$half" = 2 ]; then
-            server_sql "$src" "SET GLOBAL binlog_row_metadata = FULL" || r=1
+            server_sql "$src" "SET GLOBAL binlog_row_metadata = FULL,
+                GLOBAL binlog_row_image = MINIMAL" || r=1
         fi
         out=$(run_sessions -f "$src" "$d/$half"/[1-6].sql) || { r=1; diag "$out"; }
         note "$fmt: half $half: $out"

@@ -11,17 +11,21 @@
 #   NULL, zero dates, random binary bytes, a 1 MiB LONGBLOB, and a 3 MiB
 #   one (its FULL update event is larger than 4 MiB) are inserted, updated
 #   (a few columns, to NULL and back) and deleted.
-# - also: a table without a primary key with TEXT/BLOB/JSON columns, a
-#   table of 300 columns, a table with VIRTUAL and STORED columns.
+# - also: the same columns with the primary key last (so that finding the
+#   key in a row image means reading every other column first) in three
+#   hot rows that every session updates; a table without a primary key
+#   with TEXT/BLOB/JSON columns, a table of 300 columns, a table with
+#   VIRTUAL and STORED columns.
 # - the same changes are logged with binlog_row_image FULL, MINIMAL and
 #   NOBLOB (one session each, at the same time, plus hot rows that all
 #   three update), first with log_bin_compress=OFF, then ON.
 # - LOAD DATA INFILE in STATEMENT format (secure_file_priv on the test's
 #   directory): several blocks, column list with user variables and SET,
 #   REPLACE and IGNORE with duplicates, a latin1 file, an empty file,
-#   LOAD DATA LOCAL; and one in ROW format.
+#   two in one transaction, LOAD DATA LOCAL; and one in ROW format.
 # - XA: XA START/END/PREPARE then XA COMMIT later, with other transactions
-#   in between and a FLUSH BINARY LOGS between PREPARE and COMMIT; XA
+#   in between, DDL on other tables and a FLUSH BINARY LOGS between
+#   PREPARE and COMMIT; XA
 #   ROLLBACK of a prepared one; XA COMMIT ONE PHASE; xids with a bqual and
 #   formatID, and with quote, backslash and zero bytes; a prepared XA left
 #   by a disconnected session and committed by another; XA in STATEMENT
@@ -70,6 +74,9 @@ CREATE TABLE all_types (
     y YEAR, j JSON, g GEOMETRY, pt POINT, ip INET6, uu UUID,
     hot INT NOT NULL DEFAULT 0
 ) ENGINE=InnoDB;
+CREATE TABLE pkl LIKE all_types;
+ALTER TABLE pkl DROP PRIMARY KEY, ADD COLUMN hk INT NOT NULL DEFAULT 0,
+    ADD COLUMN hs VARCHAR(10) NOT NULL DEFAULT 'h', ADD PRIMARY KEY (hk, hs);
 CREATE TABLE nopk (a INT, t TEXT, b BLOB, j JSON, n INT NOT NULL DEFAULT 0) ENGINE=InnoDB;
 CREATE TABLE wide (id INT PRIMARY KEY $wide_cols) ENGINE=InnoDB;
 CREATE TABLE gen (id INT PRIMARY KEY, a INT, s VARCHAR(50),
@@ -77,6 +84,7 @@ CREATE TABLE gen (id INT PRIMARY KEY, a INT, s VARCHAR(50),
 CREATE TABLE ld (id INT AUTO_INCREMENT PRIMARY KEY, a INT, s VARCHAR(100), d DATE,
     n DECIMAL(10,2), t TEXT, UNIQUE KEY (s)) ENGINE=InnoDB;
 CREATE TABLE ld_row (id INT PRIMARY KEY, s VARCHAR(100)) ENGINE=InnoDB;
+CREATE TABLE ld_stmt (id INT PRIMARY KEY, s VARCHAR(100)) ENGINE=InnoDB;
 CREATE TABLE xa (id INT PRIMARY KEY, v VARCHAR(50), n INT NOT NULL DEFAULT 0) ENGINE=InnoDB;
 INSERT INTO xa (id, v) SELECT seq, 'init' FROM seq_1_to_40;
 EOF
@@ -85,6 +93,29 @@ EOF
 cols="id, ti, tiu, si, siu, mi, miu, i, iu, bi, biu, d65, d10, d18, d650, f, dbl,
     b1, b7, b8, b33, b64, e, st, c, c255, cl, vcs, vc, vbin, tt, tx, mt, lt,
     bn, vb, tb, bl, mb, lb, dt, tm, tm3, tm6, dtm, dtm3, dtm6, ts, ts6, y, j, g, pt, ip, uu"
+
+# One row of varied values: gen_row ID I (I in 5..12).
+gen_row() {
+    local i=$2
+    cat <<EOF
+INSERT INTO all_types ($cols) VALUES ($1,
+    $i - 64, $i * 20, -$i * 1000, $i * 5000, $i * -100000, $i * 1000000, -$i * 100000000, $i * 300000000,
+    -$i * 1000000000000000, CAST($i AS UNSIGNED) * 1000000000000000000,
+    $i.123456789012345678901234567890, -$i.5, $i.000000001, -$i$i$i$i$i$i$i$i$i$i$i$i$i$i,
+    $i.25e-30, -$i.0625e-300,
+    $((i % 2)), $i, $((i * 31 % 256)), $i * 500000000, 1 << ($i * 5), 'e$((i * 37 % 300))', 's$i,s$((i + 40)),ß',
+    'ñ$i', CONCAT('ü', REPEAT('€', $i * 20)), 'ç$i', 'v$i', CONCAT('ℵ', REPEAT('ह', $i * 20)), 'Mixed$i',
+    'tt$i', REPEAT('text$i ', 1000), REPEAT('mt$i', 20000), REPEAT('lt$i', 1000),
+    RANDOM_BYTES(16), RANDOM_BYTES($i * 20), RANDOM_BYTES($i * 10), RANDOM_BYTES(1000),
+    RANDOM_BYTES(1000), REPEAT(RANDOM_BYTES(1000), $i),
+    '2024-0$((i % 9 + 1))-1$((i % 10))', '-$i:0$((i % 10)):00', '1$i:00:00.1$i', '-1$i:59:59.00000$((i % 10))',
+    '2000-01-0$((i % 9 + 1)) 12:00:00', '1999-12-31 23:59:5$((i % 10)).123', '2038-01-19 03:14:0$((i % 8)).00000$((i % 10))',
+    '2001-01-0$((i % 9 + 1)) 00:00:00', '2037-12-31 23:59:59.$i$i$i', 2000 + $i,
+    JSON_OBJECT('i', $i, 'a', JSON_ARRAY($i, 'ü', NULL), 'd', $i.5),
+    ST_GeomFromText('LINESTRING($i 0, 0 $i, -$i -$i)'), ST_GeomFromText('POINT($i.5 -$i.25)'),
+    '2001:db8::$i', CONCAT('12345678-1234-5678-1234-5678123456', LPAD($i, 2, '0')));
+EOF
+}
 
 # The rows of one session: ids from BASE, the row image IMAGE.
 rows_sql() {
@@ -128,24 +159,7 @@ INSERT INTO all_types (id, dt, dtm, dtm6, ts, y, tm, vbin) VALUES ($((base + 4))
     '00:00:00', '');
 EOF
     for ((i = 5; i <= 12; i++)); do
-        cat <<EOF
-INSERT INTO all_types ($cols) VALUES ($((base + i)),
-    $i - 64, $i * 20, -$i * 1000, $i * 5000, $i * -100000, $i * 1000000, -$i * 100000000, $i * 300000000,
-    -$i * 1000000000000000, CAST($i AS UNSIGNED) * 1000000000000000000,
-    $i.123456789012345678901234567890, -$i.5, $i.000000001, -$i$i$i$i$i$i$i$i$i$i$i$i$i$i,
-    $i.25e-30, -$i.0625e-300,
-    $((i % 2)), $i, $((i * 31 % 256)), $i * 500000000, 1 << ($i * 5), 'e$((i * 37 % 300))', 's$i,s$((i + 40)),ß',
-    'ñ$i', CONCAT('ü', REPEAT('€', $i * 20)), 'ç$i', 'v$i', CONCAT('ℵ', REPEAT('ह', $i * 20)), 'Mixed$i',
-    'tt$i', REPEAT('text$i ', 1000), REPEAT('mt$i', 20000), REPEAT('lt$i', 1000),
-    RANDOM_BYTES(16), RANDOM_BYTES($i * 20), RANDOM_BYTES($i * 10), RANDOM_BYTES(1000),
-    RANDOM_BYTES(1000), REPEAT(RANDOM_BYTES(1000), $i),
-    '2024-0$((i % 9 + 1))-1$((i % 10))', '-$i:0$((i % 10)):00', '1$i:00:00.1$i', '-1$i:59:59.00000$((i % 10))',
-    '2000-01-0$((i % 9 + 1)) 12:00:00', '1999-12-31 23:59:5$((i % 10)).123', '2038-01-19 03:14:0$((i % 8)).00000$((i % 10))',
-    '2001-01-0$((i % 9 + 1)) 00:00:00', '2037-12-31 23:59:59.$i$i$i', 2000 + $i,
-    JSON_OBJECT('i', $i, 'a', JSON_ARRAY($i, 'ü', NULL), 'd', $i.5),
-    ST_GeomFromText('LINESTRING($i 0, 0 $i, -$i -$i)'), ST_GeomFromText('POINT($i.5 -$i.25)'),
-    '2001:db8::$i', CONCAT('12345678-1234-5678-1234-5678123456', LPAD($i, 2, '0')));
-EOF
+        gen_row $((base + i)) $i
     done
     # Updates: a few columns (MINIMAL logs only them), to NULL and back, a
     # blob (NOBLOB logs it only when it changes), the hot rows that the
@@ -159,6 +173,9 @@ UPDATE all_types SET tx = 'back', dbl = -0.5, j = '[1]', g = ST_GeomFromText('PO
 UPDATE all_types SET bl = RANDOM_BYTES(500), hot = hot + 1 WHERE id = $id;
 UPDATE all_types SET b64 = b64 ^ 1, st = 's1,s2', e = 'e299', uu = UUID(), ts6 = '2020-02-29 12:00:00.5' WHERE id = $id;
 UPDATE all_types SET hot = hot + 1 WHERE id IN (900, 901, 902);
+UPDATE pkl SET hot = hot + 1, vc = CONCAT(LEFT(vc, 290), '$i✓'), bl = RANDOM_BYTES($i * 7), d65 = d65 + 1,
+    b33 = b33 ^ $i, e = 'e$i', st = 's$i,ß', j = JSON_ARRAY($i, '$image'), tm6 = ADDTIME(tm6, '00:00:01.5'),
+    bi = bi - 1, dtm6 = dtm6 + INTERVAL 1 SECOND WHERE hk = $((i % 3 + 1)) AND hs = 'h';
 INSERT INTO nopk VALUES ($i, REPEAT('t', $i * 100), RANDOM_BYTES($i), JSON_ARRAY($i), 0);
 UPDATE nopk SET n = n + 1 WHERE a = $((i % 4));
 UPDATE nopk SET b = RANDOM_BYTES(20) WHERE a = $((i % 5)) ORDER BY a, n LIMIT 1;
@@ -177,7 +194,11 @@ EOF
 }
 
 hot_setup_sql() {
-    echo "USE ty;"
+    echo "SET NAMES utf8mb4; SET time_zone = '+00:00'; USE ty;"
+    local i
+    for ((i = 5; i <= 7; i++)); do gen_row $((985 + i)) $i; done
+    echo "INSERT INTO pkl SELECT *, id - 989, 'h' FROM all_types WHERE id BETWEEN 990 AND 992;"
+    echo "UPDATE pkl SET mt = LEFT(mt, 100), lt = LEFT(lt, 50), mb = LEFT(mb, 100), lb = LEFT(lb, 100);"
     echo "INSERT INTO all_types (id, hot) VALUES (900, 0), (901, 0), (902, 0);"
     echo "INSERT INTO wide (id) SELECT seq FROM seq_1_to_5;"
     echo "UPDATE wide SET c1 = id, c299 = -id;"
@@ -219,6 +240,11 @@ LOAD DATA INFILE '$d/data2.tsv' REPLACE INTO TABLE ld CHARACTER SET utf8mb4 (a, 
 LOAD DATA INFILE '$d/data2.tsv' IGNORE INTO TABLE ld CHARACTER SET utf8mb4 (@skip, s, d, n, t) SET a = -1;
 LOAD DATA INFILE '$d/latin1.tsv' INTO TABLE ld CHARACTER SET latin1 (s, a);
 LOAD DATA INFILE '$d/empty.tsv' INTO TABLE ld (s, a);
+BEGIN;
+LOAD DATA INFILE '$d/data2.tsv' INTO TABLE ld_stmt CHARACTER SET utf8mb4 (id, s, @d, @n, @t);
+LOAD DATA INFILE '$d/latin1.tsv' INTO TABLE ld_stmt CHARACTER SET latin1 (s, id) SET id = id + 1000;
+UPDATE ld_stmt SET s = CONCAT(s, '!') WHERE id < 20;
+COMMIT;
 UPDATE ld SET t = CONCAT(IFNULL(t, ''), '+') WHERE id % 100 = 0;
 SET SESSION binlog_format = ROW;
 LOAD DATA INFILE '$d/local.tsv' INTO TABLE ld_row (id, s);
@@ -262,6 +288,9 @@ session_sql X2 "USE ty" "XA START 'gtrid-2', 'bqual-2', 7" "UPDATE xa SET v = 'x
     "XA END 'gtrid-2', 'bqual-2', 7" "XA PREPARE 'gtrid-2', 'bqual-2', 7" || r=1
 session_sync X2 || r=1
 server_sql src "UPDATE ty.xa SET n = n + 10 WHERE id BETWEEN 31 AND 35" || r=1
+# DDL while x1 and gtrid-2 are prepared (on other tables: theirs are locked).
+server_sql src "CREATE TABLE ty.xa_ddl (id INT PRIMARY KEY, v INT) ENGINE=InnoDB;
+    INSERT INTO ty.xa_ddl VALUES (1, 1); ALTER TABLE ty.ld_row ADD COLUMN z INT NOT NULL DEFAULT 5" || r=1
 server_sql src "FLUSH BINARY LOGS" || r=1
 session_sql X3 "USE ty" "XA START X'00ff27', X'5c22', 3" "INSERT INTO xa VALUES (102, 'x3-binary-xid', 0)" \
     "XA END X'00ff27', X'5c22', 3" "XA PREPARE X'00ff27', X'5c22', 3" || r=1

@@ -1,9 +1,10 @@
+# shellcheck shell=bash
 # tests/lib/replay.sh — the shared steps of the replay tests: a backup
 # point on a source, concurrent client sessions (free-running or driven
 # step by step), the database state oracle (data and schema), the pipe
 # reference and the replay with several worker counts.
-# Source tap.sh, server.sh and oracle.sh first. Sourcing it adds
-# --tmpdir=$TEST_TMP/.srvtmp to SERVER_EXTRA_OPTS.
+# Source tap.sh, server.sh and oracle.sh first. Sourcing it sets TMPDIR to
+# $TEST_TMP/.srvtmp and adds --tmpdir=$TEST_TMP/.srvtmp to SERVER_EXTRA_OPTS.
 #
 # DESIGN: the expected state never comes from binlogfs: it is either
 # `mariadb-binlog | mariadb` on the same backup (the pipe) or the source's
@@ -19,11 +20,15 @@
 #   replay_binlogs SRC           the binlogs written since replay_backup, in
 #                                order, absolute paths (works after a stop)
 #   db_table_states NAME         what table_states (oracle.sh) prints, in
-#                                the same format, with fewer client calls
+#                                the same format, with fewer client calls;
+#                                and system-versioned tables, which
+#                                table_states leaves out: "db.table ROWS
+#                                history:MD5" over every version
 #   schema_states NAME           one block per user table: SHOW CREATE TABLE
 #                                without its AUTO_INCREMENT=N counter (which
 #                                the source's rolled-back inserts move), then
-#                                one line per trigger and per view
+#                                one line per trigger, per view and per
+#                                sequence (with its state)
 #   db_state NAME                db_table_states NAME and schema_states NAME
 #   run_sessions [-f] SRV FILE...
 #                                one `mariadb` client per SQL FILE against SRV,
@@ -44,7 +49,8 @@
 #                                client died or did not answer
 #   session_close ID             end the session (EOF) and return its exit
 #                                status (0: no statement failed)
-#   session_close_all            close every session still open (EXIT trap)
+#   session_close_all            close every session still open (a keeper
+#                                also goes by itself when the script ends)
 #   pipe_state BACKUP NAME FILES...
 #                                copy BACKUP to NAME, start it, pipe_apply
 #                                FILES, print db_state, stop and remove NAME.
@@ -78,9 +84,12 @@ SESSION_OK_ERRORS=${SESSION_OK_ERRORS:-"1213 1205"}
 SESSION_SYNC_TIMEOUT=${SESSION_SYNC_TIMEOUT:-60}
 REPLAY_WORKERS=${REPLAY_WORKERS:-"1 4 16"}
 
-# The servers' temporary files in a directory of the script's own, not in
-# the shared /tmp (where another job's cleanup can take them away).
+# Temporary files (the servers', mariadb-install-db's, mariadb-binlog's
+# LOAD DATA files, binlogfs's) in a directory of the script's own, not in
+# the shared /tmp, where something on the test machines removes
+# /tmp/#sql-* files under running servers.
 mkdir -p "$TEST_TMP/.srvtmp"
+export TMPDIR=$TEST_TMP/.srvtmp
 SERVER_EXTRA_OPTS="${SERVER_EXTRA_OPTS:-} --tmpdir=$TEST_TMP/.srvtmp"
 
 replay_backup() {
@@ -104,12 +113,13 @@ replay_binlogs() {
 # the list of tables, then one batch of COUNT/CHECKSUM/SHOW CREATE.
 # Tables with generated columns are dumped one by one as table_states does.
 _state_tables() {
-    server_sql "$1" "SELECT CONCAT(t.table_schema, '.', t.table_name), (SELECT COUNT(*)
+    server_sql "$1" "SELECT CONCAT(t.table_schema, '.', t.table_name),
+        IF(t.table_type = 'SYSTEM VERSIONED', 'V', (SELECT COUNT(*)
         FROM information_schema.columns c WHERE c.table_schema = t.table_schema AND
         c.table_name = t.table_name AND (c.extra LIKE '%GENERATED%' OR
-        c.generation_expression IS NOT NULL AND c.generation_expression <> ''))
-        FROM information_schema.tables t WHERE t.table_type = 'BASE TABLE' AND t.table_schema NOT IN
-        ('mysql', 'information_schema', 'performance_schema', 'sys', 'binlogfs')
+        c.generation_expression IS NOT NULL AND c.generation_expression <> '')))
+        FROM information_schema.tables t WHERE t.table_type IN ('BASE TABLE', 'SYSTEM VERSIONED')
+        AND t.table_schema NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys', 'binlogfs')
         ORDER BY t.table_schema, t.table_name"
 }
 
@@ -145,10 +155,22 @@ db_table_states() {
     while read -r t gen; do
         if [ "$gen" = 0 ]; then
             echo "${got[$t]:-$t missing}"
+        elif [ "$gen" = V ]; then
+            versioned_state_one "$name" "$t"
         else
             table_states_one "$name" "$t"
         fi
     done <"$TEST_TMP/.state-tables"
+}
+
+# A system-versioned table (table_states leaves them out): every row of its
+# history with ROW_START and ROW_END, sorted, digested.
+versioned_state_one() {
+    local name=$1 t=$2
+    local q="\`${t%%.*}\`.\`${t#*.}\`"
+    echo "$t $(server_sql "$name" "SELECT COUNT(*) FROM $q FOR SYSTEM_TIME ALL")" \
+        "history:$(server_sql "$name" "SELECT *, ROW_START, ROW_END FROM $q FOR SYSTEM_TIME ALL" |
+            sort | md5sum | cut -d' ' -f1)"
 }
 
 # One table with generated columns, exactly as table_states prints it.
@@ -182,6 +204,11 @@ schema_states() {
     server_sql "$name" "SELECT CONCAT_WS(' ', 'view', table_schema, table_name, MD5(view_definition))
         FROM information_schema.views WHERE table_schema NOT IN ('mysql', 'sys')
         ORDER BY table_schema, table_name"
+    local q
+    for q in $(server_sql "$name" "SELECT CONCAT('\`', table_schema, '\`.\`', table_name, '\`')
+        FROM information_schema.tables WHERE table_type = 'SEQUENCE' ORDER BY table_schema, table_name"); do
+        echo "sequence ${q//\`/} $(server_sql "$name" "SELECT * FROM $q" | tr '\t' ' ')"
+    done
 }
 
 db_state() {
@@ -189,15 +216,18 @@ db_state() {
 }
 
 # Lines of db_state start with "db.table "; trigger lines are
-# "trigger DB NAME TIMING EVENT TABLE ...", view lines "view DB NAME ...":
+# "trigger DB NAME TIMING EVENT TABLE ...", view lines "view DB NAME ...",
+# sequence lines "sequence DB.NAME ...":
 # keep or drop them by the table's (view's) name.
 state_filter() {
     RE=$1 awk '{ k = $1; if (k == "trigger") k = $2 "." $6; else if (k == "view") k = $2 "." $3
+        else if (k == "sequence") k = $2
         if (k ~ ENVIRON["RE"]) print }'
 }
 
 state_exclude() {
     RE=$1 awk '{ k = $1; if (k == "trigger") k = $2 "." $6; else if (k == "view") k = $2 "." $3
+        else if (k == "sequence") k = $2
         if (k !~ ENVIRON["RE"]) print }'
 }
 
@@ -254,7 +284,7 @@ session_open() {
         trap '' INT HUP
         trap 'exit 0' TERM
         while kill -0 "$owner" 2>/dev/null; do
-            sleep 1 </dev/null >/dev/null 2>&1
+            sleep 1 >/dev/null 2>&1
         done
     ) >"$d/$id.in" 2>/dev/null </dev/null &
     _SESS_KEEPER[$id]=$!
