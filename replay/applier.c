@@ -20,6 +20,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <mariadb/mysqld_error.h>
+
 #include "engine-private.h"
 #include "render.h"
 
@@ -36,9 +38,14 @@ struct Applier {
     GString *body, *tail;
     GArray *ends;   /* batch boundaries in body (see bl_render_rows) */
     guint64 prev_seq; /* the last job this applier committed */
+    gboolean temp_tables;  /* the session may hold temporary tables (it ran
+                              a pinned job since it connected) */
+    gboolean target_binlog; /* the target logs what we apply (@@log_bin) */
+    gboolean no_db_refused; /* leaving the database with temporary tables
+                               needs sql_log_bin=0, which was refused */
 };
 
-static void bl_applier_init_session(Applier *a);
+static gboolean bl_applier_init_session(Applier *a, GError **error);
 static char *describe_failure(Applier *a, Job *j, GError *error);
 static gboolean target_kept_prefix(Applier *a, char **why);
 
@@ -210,6 +217,62 @@ static void render_body(Applier *a, Job *j)
         render_part(a, g_ptr_array_index(parts, i));
 }
 
+static gboolean needs_no_db(Applier *a, Job *j)
+{
+    GPtrArray *parts = j->streaming ? j->head : j->parts;
+    for (guint i = 0; i < parts->len; i++) {
+        Part *p = g_ptr_array_index(parts, i);
+        if (p->kind == PART_QUERY)
+            return bl_query_needs_no_db(&a->session, &p->ctx);
+    }
+    return FALSE;
+}
+
+/* Leaves the session's default database, before a job's transaction (both
+ * ways end one). A session reset (COM_CHANGE_USER) is the way, but it
+ * would drop the temporary tables the session may hold: then the session
+ * makes a private database its default and drops it, which leaves none
+ * (DDL, so not binlogged on a target with a binlog: sql_log_bin=0, where
+ * the account may set it). */
+static gboolean leave_db(Applier *a, GError **error)
+{
+    if (!a->temp_tables) {
+        if (!bl_conn_reset_session(a->conn, error))
+            return FALSE;
+        bl_session_reset(&a->session);
+        a->session.db = BL_DB_NONE;
+        return bl_applier_init_session(a, error);
+    }
+    if (a->no_db_refused)
+        return TRUE;
+    g_autoptr(GString) sql = g_string_new(NULL);
+    if (a->target_binlog && !bl_conn_query(a->conn, "SET @@session.sql_log_bin=0", 27, error)) {
+        if (bl_conn_errno(a->conn) != ER_SPECIFIC_ACCESS_DENIED_ERROR)
+            return FALSE;
+        g_clear_error(error);
+        g_warning("worker %u: cannot set sql_log_bin=0 (%u): statements logged without a default "
+                  "database run in the previous one while this session holds temporary tables",
+                  a->index, bl_conn_errno(a->conn));
+        a->no_db_refused = TRUE;
+        return TRUE;
+    }
+    g_string_append_printf(sql,
+                           "CREATE DATABASE IF NOT EXISTS `binlogfs_nodb_%u`; USE `binlogfs_nodb_%u`; "
+                           "DROP DATABASE `binlogfs_nodb_%u`",
+                           a->index, a->index, a->index);
+    if (a->target_binlog)
+        g_string_append(sql, "; SET @@session.sql_log_bin=1");
+    if (!bl_conn_query(a->conn, sql->str, sql->len, error)) {
+        /* never go on with sql_log_bin=0 (if this fails too, the
+         * connection is gone) */
+        if (a->target_binlog)
+            bl_conn_query(a->conn, "SET @@session.sql_log_bin=1", 27, NULL);
+        return FALSE;
+    }
+    a->session.db = BL_DB_NONE;
+    return TRUE;
+}
+
 static RunResult classify(Applier *a, GError *error)
 {
     if (!error)
@@ -278,6 +341,10 @@ static RunResult run_once(Applier *a, Job *j, gboolean serial, gboolean *committ
     if ((serial || must_start_at_turn(j)) && !wait_turn(e, j->seq, 0, FALSE))
         return RUN_ABORTED;
     guint64 gen = abort_gen(e);
+    if (j->pinned)
+        a->temp_tables = TRUE;
+    if (needs_no_db(a, j) && !leave_db(a, error))
+        return classify(a, *error);
     render_body(a, j);
     g_autofree char *wm_file = NULL;
     guint64 wm_pos = 0;
@@ -331,8 +398,13 @@ static gboolean apply_streamed(Applier *a, Job *j, char **failure)
         *failure = NULL;
         return FALSE;
     }
-    render_body(a, j);
-    gboolean ok = send_body(a, NULL, 0, &error);
+    if (j->pinned)
+        a->temp_tables = TRUE;
+    gboolean ok = !needs_no_db(a, j) || leave_db(a, &error);
+    if (ok) {
+        render_body(a, j);
+        ok = send_body(a, NULL, 0, &error);
+    }
     while (ok) {
         Part *p = g_async_queue_pop(j->stream);
         gsize n = p->data->len + sizeof *p;
@@ -491,7 +563,8 @@ static gboolean apply(Applier *a, Job *j, char **failure)
                 g_clear_error(&error);
                 return FALSE;
             }
-            bl_applier_init_session(a);
+            a->temp_tables = FALSE; /* gone with the old connection */
+            bl_applier_init_session(a, NULL);
             char *why = NULL;
             if (!target_kept_prefix(a, &why)) {
                 *failure = why;
@@ -552,16 +625,20 @@ static gpointer applier_main(gpointer data)
     return NULL;
 }
 
-static void bl_applier_init_session(Applier *a)
+/* The applier's own session settings, on every new or reset session.
+ * Failures are logged (and returned when error is given). */
+static gboolean bl_applier_init_session(Applier *a, GError **error)
 {
     static const char init[] =
         "SET @@session.pseudo_slave_mode=1, @@session.innodb_lock_wait_timeout=10, "
         "@@session.max_statement_time=0";
-    GError *error = NULL;
-    if (!bl_conn_query(a->conn, init, sizeof init - 1, &error)) {
-        g_warning("worker %u: %s", a->index, error->message);
-        g_error_free(error);
+    GError *local = NULL;
+    if (!bl_conn_query(a->conn, init, sizeof init - 1, &local)) {
+        g_warning("worker %u: %s", a->index, local->message);
+        g_propagate_error(error, local);
+        return FALSE;
     }
+    return TRUE;
 }
 
 Applier *bl_applier_new(BlEngine *e, guint index, GError **error)
@@ -577,7 +654,10 @@ Applier *bl_applier_new(BlEngine *e, guint index, GError **error)
     a->body = g_string_sized_new(1 << 16);
     a->tail = g_string_sized_new(256);
     a->ends = g_array_new(FALSE, FALSE, sizeof(gsize));
-    bl_applier_init_session(a);
+    bl_applier_init_session(a, NULL);
+    g_autofree char *log_bin = NULL;
+    a->target_binlog = !bl_conn_query_value(c, "SELECT @@global.log_bin", &log_bin, NULL) ||
+                       !log_bin || !g_str_equal(log_bin, "0");
     char name[16];
     g_snprintf(name, sizeof name, "applier-%u", index);
     a->thread = g_thread_new(name, applier_main, a);

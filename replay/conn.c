@@ -392,6 +392,30 @@ gboolean bl_conn_reconnect(BlConn *c, GError **error)
     }
 }
 
+gboolean bl_conn_reset_session(BlConn *c, GError **error)
+{
+    if (!c->mysql)
+        return fail_closed(c, error);
+    /* the library frees its copies of user and password on success */
+    g_autofree char *user = g_strdup(c->mysql->user ? c->mysql->user : "");
+    g_autofree char *password = g_strdup(c->mysql->passwd ? c->mysql->passwd : "");
+    if (mysql_change_user(c->mysql, user, password, NULL) != 0) {
+        fail_server(c, c->mysql, "cannot reset the session (COM_CHANGE_USER): ", error);
+        close_handle(c);
+        return FALSE;
+    }
+    for (guint i = 0; i < c->session->len; i++) {
+        const char *sql = c->session->pdata[i];
+        if (!bl_conn_query(c, sql, strlen(sql), error)) {
+            g_prefix_error(error, "after a session reset, session SQL \"%s\": ", sql);
+            close_handle(c);
+            return FALSE;
+        }
+    }
+    clear_error(c);
+    return TRUE;
+}
+
 /* ---- queries --------------------------------------------------------------- */
 
 /* Reads every result of the statement just sent. With `value`, the first

@@ -64,6 +64,16 @@ gboolean bl_conn_query_value(BlConn *c, const char *sql, char **value, GError **
  * the order given: session settings a connection must keep. */
 gboolean bl_conn_session_sql(BlConn *c, const char *sql, GError **error);
 
+/* Resets the session without reconnecting (COM_CHANGE_USER to the same
+ * account, no default database): afterwards DATABASE() is NULL, every
+ * session variable has its global value, user variables and temporary
+ * tables are gone and an open transaction is rolled back; then the
+ * session SQL is re-run. The only way a client can leave its default
+ * database (USE cannot). Fails as bl_conn_query (bl_conn_errno is the
+ * server's code: 2013 for a lost server, 1045 for a refused account...)
+ * and then leaves the connection closed: a reconnect is needed. */
+gboolean bl_conn_reset_session(BlConn *c, GError **error);
+
 /* Closes the connection and opens it again with the same target, then
  * re-runs the session SQL. Attempts are repeated with a growing pause
  * (0.1 s doubling, at most 5 s) while they fail with an error classified

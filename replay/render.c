@@ -127,7 +127,7 @@ static void sep(GString *out, gboolean *first)
 void bl_render_query(GString *out, BlSession *s, const QueryCtx *c, const char *sql, gsize len,
                      const char *const *collation_names, gboolean target_mariadb)
 {
-    if (c->use_db && c->db[0] && (!s->valid || strcmp(s->ctx.db, c->db) != 0)) {
+    if (c->use_db && c->db[0] && (s->db != BL_DB_NAMED || strcmp(s->ctx.db, c->db) != 0)) {
         g_string_append(out, "USE `");
         for (const char *p = c->db; *p; p++) {
             if (*p == '`')
@@ -136,6 +136,7 @@ void bl_render_query(GString *out, BlSession *s, const QueryCtx *c, const char *
         }
         g_string_append(out, "`;\n");
         g_strlcpy(s->ctx.db, c->db, sizeof s->ctx.db);
+        s->db = BL_DB_NAMED;
     }
     gboolean first = TRUE;
     QueryCtx *o = &s->ctx;
@@ -219,8 +220,18 @@ void bl_render_query(GString *out, BlSession *s, const QueryCtx *c, const char *
     s->ctx = *c;
     g_strlcpy(s->ctx.db, db, sizeof s->ctx.db);
     s->valid = TRUE;
+    /* a statement run without its own USE (CREATE/ALTER/DROP DATABASE are
+     * logged with SUPPRESS_USE) may drop the session's database: DROP
+     * DATABASE of the current one leaves none */
+    if (!c->use_db && c->db[0] && s->db != BL_DB_NONE)
+        s->db = BL_DB_UNKNOWN;
     /* a statement may end in a -- comment: the newline keeps it from
      * swallowing the next one */
     g_string_append_len(out, sql, (gssize)len);
     g_string_append(out, "\n;\n");
+}
+
+gboolean bl_query_needs_no_db(const BlSession *s, const QueryCtx *c)
+{
+    return !c->use_db && !c->db[0] && s->db != BL_DB_NONE;
 }

@@ -4,9 +4,18 @@
 
 #include "job.h"
 
+/* The connection's default database, as far as known. */
+typedef enum {
+    BL_DB_UNKNOWN = 0, /* a new connection (option files may name one), or
+                          after a statement that may have dropped it */
+    BL_DB_NONE,        /* none: DATABASE() is NULL */
+    BL_DB_NAMED,       /* ctx.db */
+} BlDbState;
+
 /* What one connection's session has been told so far. */
 typedef struct {
-    gboolean valid;   /* ctx holds what the session has */
+    gboolean valid;   /* ctx holds what the session has (but ctx.db: db) */
+    BlDbState db;
     QueryCtx ctx;
     GBytes *fde;      /* the FDE sent with BINLOG, NULL before */
     GByteArray *open_maps; /* Table_maps of the SQL statement whose rows
@@ -21,8 +30,16 @@ void bl_render_fde(GString *out, BlSession *s, GBytes *fde);
  * statement of a batch: the offset after each is appended to `ends`. */
 void bl_render_rows(GString *out, GArray *ends, BlSession *s, const guint8 *data, gsize len, gsize max);
 /* USE, SET ... and the statement. collation_names: charset name by
- * collation id (65536 entries) or NULL. */
+ * collation id (65536 entries) or NULL. A statement logged without a
+ * default database runs in whatever the session has: the caller clears it
+ * first when needed (bl_query_needs_no_db). */
 void bl_render_query(GString *out, BlSession *s, const QueryCtx *c, const char *sql, gsize len,
                      const char *const *collation_names, gboolean target_mariadb);
+
+/* Must the session have no default database to run this Query part? A
+ * statement logged without one must see DATABASE() NULL, as it did on the
+ * source (mariadb-binlog then prints no `use`, and a pipe runs it in the
+ * database of the statement before). */
+gboolean bl_query_needs_no_db(const BlSession *s, const QueryCtx *c);
 
 #endif

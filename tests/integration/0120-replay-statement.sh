@@ -9,16 +9,21 @@
 # (non-strict truncation, PIPES_AS_CONCAT, NO_BACKSLASH_ESCAPES,
 # ANSI_QUOTES, HIGH_NOT_PRECEDENCE, ORACLE, NO_AUTO_VALUE_ON_ZERO),
 # character_set_client, lc_time_names, auto_increment_increment/offset,
-# CONNECTION_ID(), and aggregates over tables the other sessions write
-# (INSERT ... SELECT SUM(...)), which no write set can describe.
+# check_constraint_checks=0 (a row that breaks a CHECK constraint),
+# system_versioning_insert_history=1 (explicit row_start/row_end),
+# CONNECTION_ID(), DATABASE() in statements without a default database,
+# and aggregates over tables the other sessions write (INSERT ... SELECT
+# SUM(...)), which no write set can describe. The source groups commits
+# (binlog_commit_wait_*), so its commit ids are there to be used as hints.
 # Then, driven step by step: TEMPORARY tables that live across binlog
-# files (created, FLUSH BINARY LOGS from another session, then read by
+# files (created, statements without a default database from another
+# session, FLUSH BINARY LOGS from another session, then read by
 # INSERT ... SELECT into a real table), two sessions with a temporary table
 # of the same name, one dropped implicitly by a disconnect, and a temporary
 # table that shadows a real table which another session writes.
 #
 # The oracle: the source's own final state, because the pipe is known to
-# be wrong on three tables. The pipe is compared with the source on every
+# be wrong on four tables. The pipe is compared with the source on every
 # other table (a sanity check of the workload), not on those:
 # - st.shadow and st.from_tmp: mariadb-binlog sets pseudo_thread_id only
 #   before thread-specific events, so the other session's statements on
@@ -26,7 +31,10 @@
 #   temporary st.shadow (docs/baselines.md, "Traps");
 # - st.rnd_var: mariadb-binlog prints a DOUBLE user variable with 14
 #   significant digits (SET @`r`:=0.45008218144074), so a RAND() kept in
-#   a user variable loses its last digits in the pipe.
+#   a user variable loses its last digits in the pipe;
+# - st.nodb: a statement logged without a default database runs, in the
+#   pipe, in the database of the statement before it (mariadb-binlog
+#   prints `use` only when there is one), so DATABASE() is not NULL.
 # binlogfs must get all of them right, so its result is compared with the
 # source on every table.
 set -u
@@ -41,7 +49,7 @@ command -v mariadb-binlog >/dev/null || skip_all "mariadb-binlog is not installe
 BINLOGFS=${BINLOGFS:-$here/../../binlogfs}
 
 N=${STMT_ITERATIONS:-40}
-plan 24
+plan 26
 
 setup_sql() {
     cat <<'EOF'
@@ -52,7 +60,7 @@ CREATE TABLE auto (id INT AUTO_INCREMENT PRIMARY KEY, sess INT NOT NULL, v VARCH
     ref BIGINT UNSIGNED, neg BIGINT, n DECIMAL(30,10), d DOUBLE, cid BIGINT) ENGINE=InnoDB;
 CREATE TABLE child (id INT AUTO_INCREMENT PRIMARY KEY, parent BIGINT, v VARCHAR(250)) ENGINE=InnoDB;
 CREATE TABLE vars (id INT PRIMARY KEY, n BIGINT NOT NULL DEFAULT 0, s VARCHAR(200),
-    d DOUBLE, m DECIMAL(30,10), c VARCHAR(20) CHARACTER SET latin1) ENGINE=InnoDB;
+    d DOUBLE, m DECIMAL(30,10), c VARCHAR(20) CHARACTER SET latin1, b VARBINARY(20)) ENGINE=InnoDB;
 INSERT INTO vars (id) SELECT seq FROM seq_1_to_10;
 CREATE TABLE rnd (id INT AUTO_INCREMENT PRIMARY KEY, sess INT, r DOUBLE, r2 DOUBLE) ENGINE=InnoDB;
 CREATE TABLE rnd_var (id INT AUTO_INCREMENT PRIMARY KEY, sess INT, r DOUBLE, r2 DOUBLE) ENGINE=InnoDB;
@@ -66,6 +74,10 @@ CREATE TABLE sums (id INT AUTO_INCREMENT PRIMARY KEY, what VARCHAR(20), total DE
     cnt BIGINT) ENGINE=InnoDB;
 CREATE TABLE from_tmp (id INT PRIMARY KEY, v VARCHAR(100), src VARCHAR(20)) ENGINE=InnoDB;
 CREATE TABLE shadow (id INT PRIMARY KEY, v VARCHAR(100)) ENGINE=InnoDB;
+CREATE TABLE nodb (id INT AUTO_INCREMENT PRIMARY KEY, sess INT, db VARCHAR(64)) ENGINE=InnoDB;
+CREATE TABLE chk (id INT AUTO_INCREMENT PRIMARY KEY, v INT, CONSTRAINT v_positive CHECK (v > 0)) ENGINE=InnoDB;
+CREATE TABLE sv (id INT PRIMARY KEY, x INT) ENGINE=InnoDB WITH SYSTEM VERSIONING;
+CREATE DATABASE other;
 EOF
 }
 
@@ -74,6 +86,7 @@ sess_vars() {
     echo "SET NAMES utf8mb4; USE st;"
     echo "SET @s := _utf8mb4'ünïcødé ☃ 日本 🐬';"
     echo "SET @c := _latin1 X'E9E8';"
+    echo "SET @bin := UNHEX('00FF275C22000A');"
     local i
     for ((i = 1; i <= N; i++)); do
         cat <<EOF
@@ -86,7 +99,7 @@ SET @neg := -9223372036854775807 + $i;
 INSERT INTO auto (sess, v, ref, neg, n, d) VALUES (1, @x, @big, @neg, @m, @f);
 INSERT INTO child (parent, v) VALUES (LAST_INSERT_ID(), CONCAT(@x, ':', IFNULL(@n, 'null'), ':', CONVERT(@c USING utf8mb4)));
 SET @last := LAST_INSERT_ID();
-UPDATE vars SET n = n + @last, s = @x, d = @f, m = @m, c = @c WHERE id = $((i % 10 + 1));
+UPDATE vars SET n = n + @last, s = @x, d = @f, m = @m, c = @c, b = CONCAT(@bin, $i) WHERE id = $((i % 10 + 1));
 EOF
         if ((i % 5 == 0)); then
             cat <<EOF
@@ -112,6 +125,10 @@ sess_rand() {
     echo "SET NAMES utf8mb4; USE st;"
     local i
     for ((i = 1; i <= N; i++)); do
+        # Every fourth in one transaction: in MIXED format, statements
+        # logged as such and as rows (INSERT ... SELECT into a table with
+        # AUTO_INCREMENT is unsafe) in the same transaction.
+        if ((i % 4 == 0)); then echo "BEGIN;"; fi
         cat <<EOF
 INSERT INTO rnd (sess, r, r2) SELECT 2, RAND($i), RAND() FROM seq_1_to_3;
 SET @r := RAND($((i * 7)));
@@ -119,6 +136,7 @@ INSERT INTO rnd_var (sess, r, r2) VALUES (2, @r, RAND($i) + RAND());
 INSERT INTO rnd (sess, r, r2) VALUES (2, RAND($i) * 2, RAND($i) + RAND());
 UPDATE rnd SET r2 = RAND() WHERE id = LAST_INSERT_ID();
 EOF
+        if ((i % 4 == 0)); then echo "COMMIT;"; fi
     done
 }
 
@@ -147,7 +165,8 @@ sess_tz() {
     done
 }
 
-# Session 4: sql_mode, character_set_client, lc_time_names, auto_increment_*.
+# Session 4: sql_mode, character_set_client, lc_time_names, auto_increment_*,
+# check_constraint_checks, system_versioning_insert_history.
 sess_modes() {
     echo "SET NAMES utf8mb4; USE st;"
     local i
@@ -174,6 +193,13 @@ SET NAMES utf8mb4;
 SET lc_time_names = 'de_DE';
 INSERT INTO modes (mode, x) VALUES ('lc', DATE_FORMAT('2024-03-0$((i % 9 + 1))', '%W %M'));
 SET lc_time_names = DEFAULT;
+SET check_constraint_checks = 0;
+INSERT INTO chk (v) VALUES (-$i);
+SET check_constraint_checks = 1;
+INSERT INTO chk (v) VALUES ($i);
+SET system_versioning_insert_history = 1;
+INSERT INTO sv (id, x, row_start, row_end) VALUES ($i, $i, '2020-01-01 00:00:0$((i % 10)).5', '2038-01-19 03:14:07.999999');
+SET system_versioning_insert_history = 0;
 EOF
         if ((i == 1)); then
             echo "SET sql_mode = 'NO_AUTO_VALUE_ON_ZERO'; INSERT INTO modes (id, mode) VALUES (0, 'zero'); SET sql_mode = DEFAULT;"
@@ -203,11 +229,30 @@ EOF
     done
 }
 
+# Session 6: statements without a default database, and from another
+# one, that ask for it (DATABASE()).
+sess_nodb() {
+    echo "SET NAMES utf8mb4;"
+    local i
+    for ((i = 1; i <= N; i++)); do
+        echo "INSERT INTO st.nodb (sess, db) VALUES (6, IFNULL(DATABASE(), 'none'));"
+        if ((i % 5 == 0)); then
+            echo "USE other; INSERT INTO st.nodb (sess, db) VALUES (6, IFNULL(DATABASE(), 'none'));"
+            echo "USE st; INSERT INTO nodb (sess, db) VALUES (6, IFNULL(DATABASE(), 'none'));"
+            echo "DROP DATABASE IF EXISTS gone; CREATE DATABASE gone; USE gone; DROP DATABASE gone;"
+        fi
+    done
+}
+
 run_format() {
     local fmt=$1
     local src=src-$fmt bk=backup-$fmt
+    # binlog_commit_wait_*: commits wait a little for others, so that the
+    # source groups them and logs commit ids, the hints that let a replay
+    # run statement transactions in parallel.
     local opts=(--log-bin="$TEST_TMP/$src/binlog/bin" --server-id=1 --binlog-format="$fmt"
-        --max-binlog-size=32768 --innodb-flush-log-at-trx-commit=2 --sync-binlog=0)
+        --max-binlog-size=32768 --innodb-flush-log-at-trx-commit=2 --sync-binlog=0
+        --binlog-commit-wait-count=3 --binlog-commit-wait-usec=20000)
     server_start "$src" "${opts[@]}" || bail_out "cannot start the $fmt source"
     setup_sql | server_sql_file "$src" || bail_out "$fmt: the schema cannot be created"
     replay_backup "$src" "$bk" || bail_out "$fmt: cannot take the backup"
@@ -219,9 +264,10 @@ run_format() {
     sess_tz >"$d/3.sql"
     sess_modes >"$d/4.sql"
     sess_aggr >"$d/5.sql"
+    sess_nodb >"$d/6.sql"
     local out
-    out=$(run_sessions "$src" "$d"/[1-5].sql)
-    ok "$fmt: five concurrent sessions run without error" test $? = 0 ||
+    out=$(run_sessions "$src" "$d"/[1-6].sql)
+    ok "$fmt: six concurrent sessions run without error" test $? = 0 ||
         diag "$out" "$(cat "$d"/*.err | head -n 20)"
 
     # Temporary tables, driven step by step.
@@ -235,6 +281,11 @@ run_format() {
         "INSERT INTO tmp1 SELECT seq, CONCAT('b', seq) FROM seq_1_to_10" || r=1
     session_sql A "UPDATE tmp1 SET v = CONCAT(v, '-x') WHERE id % 2 = 0" || r=1
     session_sync A && session_sync B || r=1
+    # Statements without a default database while the temporary tables
+    # live (with one worker, on the connection that holds them: leaving
+    # its database must keep them).
+    server_sql "$src" "USE other; INSERT INTO st.nodb (sess, db) VALUES (7, IFNULL(DATABASE(), 'none'))" || r=1
+    server_sql "$src" "INSERT INTO st.nodb (sess, db) VALUES (7, IFNULL(DATABASE(), 'none'))" || r=1
     server_sql "$src" "FLUSH BINARY LOGS" || r=1
     session_sql B "INSERT INTO from_tmp SELECT id + 1000, v, 'B' FROM tmp1" || r=1
     session_sync B || r=1
@@ -279,10 +330,14 @@ run_format() {
     stmts=$(mariadb-binlog --no-defaults "${files[@]}" 2>/dev/null | grep -c '^INSERT INTO modes')
     cmp_ok "$stmts" -ge "$N" "$fmt: the binlogs hold statement events ($stmts INSERT INTO modes)"
 
+    local groups
+    groups=$(mariadb-binlog --no-defaults "${files[@]}" 2>/dev/null | grep -c 'GTID [0-9-]* cid=')
+    cmp_ok "$groups" -ge 50 "$fmt: the source logged group commits ($groups transactions with a commit id)"
+
     local pipe
     pipe=$(pipe_state "$bk" "pipe-$fmt" "${files[@]}")
     ok "$fmt: the pipe applies every event" test $? = 0
-    local skip_re='^st\.(shadow|from_tmp|rnd_var)$'
+    local skip_re='^st\.(shadow|from_tmp|rnd_var|nodb)$'
     is "$(printf '%s\n' "$pipe" | state_exclude "$skip_re")" \
         "$(printf '%s\n' "$src_state" | state_exclude "$skip_re")" \
         "$fmt: the pipe reproduces the source (but where it is known to be wrong)"
