@@ -28,6 +28,20 @@
 #define MAX_RETRIES 10
 #define BINLOG_STMT_MAX (4u << 20)
 
+/* Each statement of a batch, for telling which one failed. */
+typedef enum {
+    STMT_NONE,   /* no statement to blame (a client-side failure) */
+    STMT_OURS,   /* binlogfs's: GTID, START TRANSACTION, context, progress, COMMIT */
+    STMT_SOURCE, /* the source's statement text */
+    STMT_ROWS,   /* BINLOG of row events: quote the Annotate_rows text */
+    STMT_FDE,    /* BINLOG of the Format_description event */
+} StmtKind;
+
+typedef struct {
+    gsize end;   /* offset after the statement in its buffer */
+    StmtKind kind;
+} StmtMark;
+
 struct Applier {
     BlEngine *e;
     guint index;
@@ -37,6 +51,10 @@ struct Applier {
     BlSession session;
     GString *body, *tail;
     GArray *ends;   /* batch boundaries in body (see bl_render_rows) */
+    GArray *marks, *tail_marks; /* StmtMark of each statement of body, tail */
+    GArray *tmp;    /* scratch offsets */
+    StmtKind failed_kind;  /* the statement of the last failure */
+    char *failed_text;     /* ... abbreviated (STMT_OURS, STMT_SOURCE) */
     guint64 prev_seq; /* the last job this applier committed */
     gboolean temp_tables;  /* the session may hold temporary tables (it ran
                               a pinned job since it connected) */
@@ -151,24 +169,102 @@ static gboolean must_start_at_turn(const Job *j)
            j->barrier;
 }
 
+static void mark(GArray *marks, gsize end, StmtKind kind)
+{
+    StmtMark m = { end, kind };
+    g_array_append_val(marks, m);
+}
+
+static void body_reset(Applier *a)
+{
+    g_string_truncate(a->body, 0);
+    g_array_set_size(a->ends, 0);
+    g_array_set_size(a->marks, 0);
+}
+
 static void render_part(Applier *a, const Part *p)
 {
     GString *b = a->body;
     switch (p->kind) {
-    case PART_ROWS:
+    case PART_ROWS: {
+        guint n0 = a->ends->len;
         bl_render_rows(b, a->ends, &a->session, p->data->data, p->data->len, BINLOG_STMT_MAX);
+        for (guint i = n0; i < a->ends->len; i++)
+            mark(a->marks, g_array_index(a->ends, gsize, i), STMT_ROWS);
         break;
+    }
     case PART_QUERY:
-        bl_render_query(b, &a->session, &p->ctx, (const char *)p->data->data, p->data->len,
-                        (const char *const *)a->e->charset_by_id, a->e->target_is_mariadb);
+        g_array_set_size(a->tmp, 0);
+        bl_render_query_ends(b, a->tmp, &a->session, &p->ctx, (const char *)p->data->data, p->data->len,
+                             (const char *const *)a->e->charset_by_id, a->e->target_is_mariadb);
+        for (guint i = 0; i < a->tmp->len; i++)
+            mark(a->marks, g_array_index(a->tmp, gsize, i), i + 1 == a->tmp->len ? STMT_SOURCE : STMT_OURS);
         break;
     case PART_SQL:
         g_string_append_len(b, (const char *)p->data->data, p->data->len);
         g_string_append(b, ";\n");
+        mark(a->marks, b->len, STMT_SOURCE);
         break;
     case PART_END:
         break;
     }
+}
+
+/* A statement's text for an error message: one line, at most 200 bytes
+ * (not cutting a UTF-8 sequence), without its terminator. */
+static char *abbreviate(const char *text, gsize len)
+{
+    while (len && (g_ascii_isspace(text[0]) || text[0] == ';'))
+        text++, len--;
+    while (len && (g_ascii_isspace(text[len - 1]) || text[len - 1] == ';'))
+        len--;
+    gsize n = MIN(len, 200u);
+    while (n < len && n > 0 && ((guint8)text[n] & 0xC0) == 0x80)
+        n--;
+    GString *s = g_string_sized_new(n + 3);
+    for (gsize k = 0; k < n; k++) {
+        char c = text[k];
+        g_string_append_c(s, c == '\n' || c == '\r' || c == '\t' ? ' ' : c);
+    }
+    if (len > n)
+        g_string_append(s, "...");
+    return g_string_free(s, FALSE);
+}
+
+/* After a failed batch buf[start..]: remembers which of its statements
+ * (marks) the server refused, for describe_failure. */
+static void note_failure(Applier *a, const GString *buf, const GArray *marks, gsize start)
+{
+    a->failed_kind = STMT_NONE;
+    g_clear_pointer(&a->failed_text, g_free);
+    guint code = bl_conn_errno(a->conn);
+    if (code == 0 || (code >= 2000 && code < 3000))
+        return; /* the client's: no statement to blame */
+    guint k = bl_conn_failed_statement(a->conn);
+    gsize prev = start;
+    for (guint i = 0; i < marks->len; i++) {
+        const StmtMark *m = &g_array_index(marks, StmtMark, i);
+        if (m->end <= start)
+            continue;
+        if (k == 0) {
+            a->failed_kind = m->kind;
+            if (m->kind == STMT_OURS || m->kind == STMT_SOURCE)
+                a->failed_text = abbreviate(buf->str + prev, m->end - prev);
+            return;
+        }
+        k--;
+        prev = m->end;
+    }
+}
+
+/* Runs buf[start..end) as one batch; on failure, notes the statement. */
+static gboolean query_batch(Applier *a, const GString *buf, const GArray *marks, gsize start, gsize end,
+                            GError **error)
+{
+    if (bl_conn_query(a->conn, buf->str + start, end - start, error))
+        return TRUE;
+    note_failure(a, buf, marks, start);
+    return FALSE;
 }
 
 static gboolean is_txn(const Job *j)
@@ -182,41 +278,57 @@ static void render_tail(Applier *a, Job *j, const char *wm_file, guint64 wm_pos)
 {
     GString *t = a->tail;
     g_string_truncate(t, 0);
-    if (j->rollback && is_txn(j))
+    g_array_set_size(a->tail_marks, 0);
+    if (j->rollback && is_txn(j)) {
         g_string_append(t, "ROLLBACK;\n");
+        mark(a->tail_marks, t->len, STMT_OURS);
+    }
     bl_progress_sql(t, a->e->progress_db, a->e->progress_table, a->index, j, wm_file, wm_pos);
-    if (is_txn(j) && !j->rollback)
+    mark(a->tail_marks, t->len, STMT_OURS);
+    if (is_txn(j) && !j->rollback) {
         g_string_append(t, "COMMIT;\n");
+        mark(a->tail_marks, t->len, STMT_OURS);
+    }
 }
 
 static void render_body(Applier *a, Job *j)
 {
     BlEngine *e = a->e;
     GString *b = a->body;
-    g_string_truncate(b, 0);
-    g_array_set_size(a->ends, 0);
-    bl_render_fde(b, &a->session, j->fde);
+    body_reset(a);
+    if (bl_render_fde(b, &a->session, j->fde))
+        mark(a->marks, b->len, STMT_FDE);
     const BlGtid *g = &j->gtid;
-    if (g->kind == BL_GTID_MARIADB && e->target_is_mariadb)
+    if (g->kind == BL_GTID_MARIADB && e->target_is_mariadb) {
         g_string_append_printf(b,
                                "SET @@session.gtid_domain_id=%u, @@session.server_id=%u, "
                                "@@session.gtid_seq_no=%" G_GUINT64_FORMAT ";\n",
                                g->domain_id, g->server_id, g->seq_no);
+        mark(a->marks, b->len, STMT_OURS);
+    }
     if (is_txn(j)) {
-        if (j->kind_hint == BL_TRX_ROWS && !j->streaming)
+        if (j->kind_hint == BL_TRX_ROWS && !j->streaming) {
             g_string_append(b, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED;\n");
+            mark(a->marks, b->len, STMT_OURS);
+        }
         /* not BEGIN: under sql_mode=ORACLE it opens a PL/SQL block */
         g_string_append(b, "START TRANSACTION;\n");
+        mark(a->marks, b->len, STMT_OURS);
     }
     if (g->kind == BL_GTID_MARIADB && (g->flags2 & BL_FL_PREPARED_XA) && g->has_xid) {
         g_autofree char *x = bl_xid_format(&g->xid);
         g_string_append_printf(b, "XA START %s;\n", x);
+        mark(a->marks, b->len, STMT_OURS);
     }
     GPtrArray *parts = j->streaming ? j->head : j->parts;
     for (guint i = 0; i < parts->len; i++)
         render_part(a, g_ptr_array_index(parts, i));
 }
 
+/* Does the job's first statement need the session to have no default
+ * database (it was logged without one) while it may have one? Later
+ * statements of the same transaction cannot leave it: on the source, only
+ * a stored procedure returning to a session without one does that. */
 static gboolean needs_no_db(Applier *a, Job *j)
 {
     GPtrArray *parts = j->streaming ? j->head : j->parts;
@@ -315,17 +427,25 @@ static gboolean send_body(Applier *a, const GString *tail, guint64 seq, GError *
         gsize end = i < a->ends->len ? g_array_index(a->ends, gsize, i) : a->body->len;
         gboolean last = i == a->ends->len;
         if (last && tail) {
+            gsize base = a->body->len;
+            for (guint k = 0; k < a->tail_marks->len; k++) {
+                const StmtMark *m = &g_array_index(a->tail_marks, StmtMark, k);
+                mark(a->marks, base + m->end, m->kind);
+            }
             g_string_append_len(a->body, tail->str, (gssize)tail->len);
             end = a->body->len;
             trace(a, a->body->str + start, end - start);
             if (!bl_conn_send(a->conn, a->body->str + start, end - start, error))
                 return FALSE;
             commit_sent(a->e, seq);
-            return bl_conn_finish(a->conn, error);
+            if (bl_conn_finish(a->conn, error))
+                return TRUE;
+            note_failure(a, a->body, a->marks, start);
+            return FALSE;
         }
         if (end > start)
             trace(a, a->body->str + start, end - start);
-        if (end > start && !bl_conn_query(a->conn, a->body->str + start, end - start, error))
+        if (end > start && !query_batch(a, a->body, a->marks, start, end, error))
             return FALSE;
         start = end;
     }
@@ -338,6 +458,8 @@ static RunResult run_once(Applier *a, Job *j, gboolean serial, gboolean *committ
 {
     BlEngine *e = a->e;
     *committing = FALSE;
+    a->failed_kind = STMT_NONE;
+    g_clear_pointer(&a->failed_text, g_free);
     if ((serial || must_start_at_turn(j)) && !wait_turn(e, j->seq, 0, FALSE))
         return RUN_ABORTED;
     guint64 gen = abort_gen(e);
@@ -367,8 +489,10 @@ static RunResult run_once(Applier *a, Job *j, gboolean serial, gboolean *committ
     if (!bl_conn_send(a->conn, a->tail->str, a->tail->len, error))
         return classify(a, *error);
     commit_sent(e, j->seq);
-    if (!bl_conn_finish(a->conn, error))
+    if (!bl_conn_finish(a->conn, error)) {
+        note_failure(a, a->tail, a->tail_marks, 0);
         return classify(a, *error);
+    }
     return RUN_OK;
 }
 
@@ -393,6 +517,8 @@ static gboolean apply_streamed(Applier *a, Job *j, char **failure)
 {
     BlEngine *e = a->e;
     GError *error = NULL;
+    a->failed_kind = STMT_NONE;
+    g_clear_pointer(&a->failed_text, g_free);
     if (!wait_turn(e, j->seq, 0, FALSE)) {
         drain_stream(a, j);
         *failure = NULL;
@@ -413,8 +539,7 @@ static gboolean apply_streamed(Applier *a, Job *j, char **failure)
             bl_part_free(p);
             break;
         }
-        g_string_truncate(a->body, 0);
-        g_array_set_size(a->ends, 0);
+        body_reset(a);
         render_part(a, p);
         ok = send_body(a, NULL, 0, &error);
         bl_engine_release_bytes(e, n);
@@ -435,7 +560,10 @@ static gboolean apply_streamed(Applier *a, Job *j, char **failure)
         ok = bl_conn_send(a->conn, a->tail->str, a->tail->len, &error);
         if (ok)
             commit_sent(e, j->seq);
-        ok = ok && bl_conn_finish(a->conn, &error);
+        if (ok && !bl_conn_finish(a->conn, &error)) {
+            note_failure(a, a->tail, a->tail_marks, 0);
+            ok = FALSE;
+        }
     }
     if (!ok) {
         bl_conn_query(a->conn, "ROLLBACK", 8, NULL);
@@ -492,6 +620,8 @@ static gboolean committed_before(Applier *a, Job *j)
     return g_str_equal(v, want);
 }
 
+/* "FILE:POS GTID G: ERROR ...; statement: ..." quoting the statement the
+ * server refused (noted by note_failure), abbreviated. */
 static char *describe_failure(Applier *a, Job *j, GError *error)
 {
     GString *s = g_string_new(NULL);
@@ -499,30 +629,27 @@ static char *describe_failure(Applier *a, Job *j, GError *error)
     if (j->gtid_text[0])
         g_string_append_printf(s, " GTID %s", j->gtid_text);
     g_string_append_printf(s, ": %s", error ? error->message : "failed");
-    GPtrArray *parts = j->streaming ? j->head : j->parts;
-    const guint8 *text = NULL;
-    gsize len = 0;
-    for (guint i = 0; i < parts->len && !text; i++) {
-        Part *p = g_ptr_array_index(parts, i);
-        if (p->kind == PART_QUERY || p->kind == PART_SQL) {
-            text = p->data->data;
-            len = p->data->len;
+    switch (a->failed_kind) {
+    case STMT_SOURCE:
+        g_string_append_printf(s, "; statement: %s", a->failed_text);
+        break;
+    case STMT_OURS:
+        g_string_append_printf(s, "; statement (binlogfs's own): %s", a->failed_text);
+        break;
+    case STMT_ROWS:
+        if (j->annotate) {
+            g_autofree char *t = abbreviate(j->annotate, strlen(j->annotate));
+            g_string_append_printf(s, "; statement (as logged with its rows): %s", t);
+        } else {
+            g_string_append(s, "; statement: BINLOG of row events (the source logged no statement text)");
         }
+        break;
+    case STMT_FDE:
+        g_string_append_printf(s, "; statement: BINLOG of the Format_description event of %s", j->file);
+        break;
+    case STMT_NONE:
+        break;
     }
-    if (!text && j->annotate) {
-        text = (const guint8 *)j->annotate;
-        len = strlen(j->annotate);
-        g_string_append(s, "; statement (as logged with its rows): ");
-    } else if (text) {
-        g_string_append(s, "; statement: ");
-    }
-    gsize n = MIN(len, 200u);
-    for (gsize k = 0; k < n; k++) {
-        char c = (char)text[k];
-        g_string_append_c(s, c == '\n' || c == '\r' || c == '\t' ? ' ' : c);
-    }
-    if (len > n)
-        g_string_append(s, "...");
     return g_string_free(s, FALSE);
 }
 
@@ -654,6 +781,9 @@ Applier *bl_applier_new(BlEngine *e, guint index, GError **error)
     a->body = g_string_sized_new(1 << 16);
     a->tail = g_string_sized_new(256);
     a->ends = g_array_new(FALSE, FALSE, sizeof(gsize));
+    a->marks = g_array_new(FALSE, FALSE, sizeof(StmtMark));
+    a->tail_marks = g_array_new(FALSE, FALSE, sizeof(StmtMark));
+    a->tmp = g_array_new(FALSE, FALSE, sizeof(gsize));
     bl_applier_init_session(a, NULL);
     g_autofree char *log_bin = NULL;
     a->target_binlog = !bl_conn_query_value(c, "SELECT @@global.log_bin", &log_bin, NULL) ||
@@ -681,5 +811,9 @@ void bl_applier_stop(Applier *a)
     g_string_free(a->body, TRUE);
     g_string_free(a->tail, TRUE);
     g_array_unref(a->ends);
+    g_array_unref(a->marks);
+    g_array_unref(a->tail_marks);
+    g_array_unref(a->tmp);
+    g_free(a->failed_text);
     g_free(a);
 }

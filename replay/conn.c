@@ -61,6 +61,7 @@ struct BlConn {
     GPtrArray *session;    /* session SQL to re-run after a reconnect */
     guint err;
     char sqlstate[SQLSTATE_LENGTH + 1];
+    guint stmt;            /* index in the batch of the statement being read */
     guint32 version;
     gboolean mariadb;      /* kept while closed: classifies the error that closed it */
 };
@@ -444,10 +445,11 @@ static gboolean read_results(BlConn *c, char **value, gboolean *has_result, GErr
         /* 0: another result follows; -1: that was the last; >0: the next
          * statement of the batch failed (and the server ran none after). */
         int status = mysql_next_result(m);
-        if (status > 0)
-            return fail_server(c, m, NULL, error);
         if (status < 0)
             break;
+        c->stmt++;
+        if (status > 0)
+            return fail_server(c, m, NULL, error);
     }
     clear_error(c);
     return TRUE;
@@ -455,6 +457,7 @@ static gboolean read_results(BlConn *c, char **value, gboolean *has_result, GErr
 
 gboolean bl_conn_query(BlConn *c, const char *sql, gsize len, GError **error)
 {
+    c->stmt = 0;
     if (!c->mysql)
         return fail_closed(c, error);
     if (mysql_real_query(c->mysql, sql, (unsigned long)len) != 0)
@@ -464,6 +467,7 @@ gboolean bl_conn_query(BlConn *c, const char *sql, gsize len, GError **error)
 
 gboolean bl_conn_send(BlConn *c, const char *sql, gsize len, GError **error)
 {
+    c->stmt = 0;
     if (!c->mysql)
         return fail_closed(c, error);
     if (mysql_send_query(c->mysql, sql, (unsigned long)len) != 0)
@@ -482,6 +486,7 @@ gboolean bl_conn_finish(BlConn *c, GError **error)
 
 gboolean bl_conn_query_value(BlConn *c, const char *sql, char **value, GError **error)
 {
+    c->stmt = 0;
     *value = NULL;
     if (!c->mysql)
         return fail_closed(c, error);
@@ -513,6 +518,11 @@ gboolean bl_conn_session_sql(BlConn *c, const char *sql, GError **error)
 guint bl_conn_errno(const BlConn *c)
 {
     return c->err;
+}
+
+guint bl_conn_failed_statement(const BlConn *c)
+{
+    return c->stmt;
 }
 
 const char *bl_conn_sqlstate(const BlConn *c)

@@ -88,6 +88,12 @@ gboolean bl_conn_reconnect(BlConn *c, GError **error);
 guint bl_conn_errno(const BlConn *c);
 const char *bl_conn_sqlstate(const BlConn *c);
 
+/* After a failed bl_conn_query or bl_conn_finish: the index (from 0) in
+ * the batch of the statement that failed; the statements before it ran.
+ * Counts one result per statement (true of everything replay sends; a
+ * CALL returning result sets would count more). */
+guint bl_conn_failed_statement(const BlConn *c);
+
 /* The handle, for what this module does not wrap (NULL while closed).
  * Owned by c; do not close it, and do not keep it across a reconnect. */
 MYSQL *bl_conn_mysql(BlConn *c);

@@ -53,16 +53,17 @@ static void binlog_stmt(GString *out, const guint8 *data, gsize len)
     g_string_append(out, "';\n");
 }
 
-void bl_render_fde(GString *out, BlSession *s, GBytes *fde)
+gboolean bl_render_fde(GString *out, BlSession *s, GBytes *fde)
 {
     if (!fde || (s->fde && g_bytes_equal(s->fde, fde)))
-        return;
+        return FALSE;
     gsize len;
     const guint8 *d = g_bytes_get_data(fde, &len);
     binlog_stmt(out, d, len);
     if (s->fde)
         g_bytes_unref(s->fde);
     s->fde = g_bytes_ref(fde);
+    return TRUE;
 }
 
 /* Splits a run of row events into BINLOG statements of about `max` bytes
@@ -124,8 +125,20 @@ static void sep(GString *out, gboolean *first)
     *first = FALSE;
 }
 
+static void end_stmt(GString *out, GArray *ends)
+{
+    if (ends)
+        g_array_append_val(ends, out->len);
+}
+
 void bl_render_query(GString *out, BlSession *s, const QueryCtx *c, const char *sql, gsize len,
                      const char *const *collation_names, gboolean target_mariadb)
+{
+    bl_render_query_ends(out, NULL, s, c, sql, len, collation_names, target_mariadb);
+}
+
+void bl_render_query_ends(GString *out, GArray *ends, BlSession *s, const QueryCtx *c, const char *sql,
+                          gsize len, const char *const *collation_names, gboolean target_mariadb)
 {
     if (c->use_db && c->db[0] && (s->db != BL_DB_NAMED || strcmp(s->ctx.db, c->db) != 0)) {
         g_string_append(out, "USE `");
@@ -135,6 +148,7 @@ void bl_render_query(GString *out, BlSession *s, const QueryCtx *c, const char *
             g_string_append_c(out, *p);
         }
         g_string_append(out, "`;\n");
+        end_stmt(out, ends);
         g_strlcpy(s->ctx.db, c->db, sizeof s->ctx.db);
         s->db = BL_DB_NAMED;
     }
@@ -215,6 +229,7 @@ void bl_render_query(GString *out, BlSession *s, const QueryCtx *c, const char *
             g_string_append(out, "@@session.collation_database=DEFAULT");
     }
     g_string_append(out, ";\n");
+    end_stmt(out, ends);
     char db[sizeof s->ctx.db];
     g_strlcpy(db, s->ctx.db, sizeof db);
     s->ctx = *c;
@@ -229,6 +244,7 @@ void bl_render_query(GString *out, BlSession *s, const QueryCtx *c, const char *
      * swallowing the next one */
     g_string_append_len(out, sql, (gssize)len);
     g_string_append(out, "\n;\n");
+    end_stmt(out, ends);
 }
 
 gboolean bl_query_needs_no_db(const BlSession *s, const QueryCtx *c)

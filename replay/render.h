@@ -24,8 +24,9 @@ typedef struct {
 
 void bl_session_reset(BlSession *s);
 void bl_base64_append(GString *out, const guint8 *data, gsize len);
-/* BINLOG '<fde>' if the session has not seen this FDE yet. */
-void bl_render_fde(GString *out, BlSession *s, GBytes *fde);
+/* BINLOG '<fde>' if the session has not seen this FDE yet; TRUE when it
+ * appended that statement. */
+gboolean bl_render_fde(GString *out, BlSession *s, GBytes *fde);
 /* BINLOG statements for a run of raw row events; each must be the last
  * statement of a batch: the offset after each is appended to `ends`. */
 void bl_render_rows(GString *out, GArray *ends, BlSession *s, const guint8 *data, gsize len, gsize max);
@@ -35,6 +36,10 @@ void bl_render_rows(GString *out, GArray *ends, BlSession *s, const guint8 *data
  * first when needed (bl_query_needs_no_db). */
 void bl_render_query(GString *out, BlSession *s, const QueryCtx *c, const char *sql, gsize len,
                      const char *const *collation_names, gboolean target_mariadb);
+/* The same, appending to `ends` (of gsize; may be NULL) the offset in out
+ * after each statement: the context's (USE, SET), the query's last. */
+void bl_render_query_ends(GString *out, GArray *ends, BlSession *s, const QueryCtx *c, const char *sql,
+                          gsize len, const char *const *collation_names, gboolean target_mariadb);
 
 /* Must the session have no default database to run this Query part? A
  * statement logged without one must see DATABASE() NULL, as it did on the

@@ -5,7 +5,9 @@
 # Workload (own SQL, database app, FLUSH BINARY LOGS between blocks: six
 # files with transactions and an empty last one):
 #   file 3: a row-based INSERT INTO gone in the middle;
-#   file 4: a statement-based INSERT INTO dup (id 7) in the middle;
+#   file 4: a statement-based INSERT INTO dup (id 7) in the middle, then
+#     a statement-based transaction of three statements whose third
+#     inserts multi row 2;
 #   the other transactions insert and update rows of app.t.
 # Cases:
 #   - the target lacks table app.gone (dropped before the replay): exit
@@ -18,6 +20,10 @@
 #   - the target already has dup row 7: exit status 1, FILE:POS, GTID,
 #     1062, "Duplicate entry", the statement; the prefix is applied; after
 #     deleting the row the same command ends equal to the full pipe;
+#   - the target already has multi row 2: exit status 1, and the message
+#     quotes the third statement of the transaction (the one the server
+#     refused), not its first; after deleting the row the same command
+#     ends equal to the full pipe;
 #   - a gap (files 1, 2, 4: file 2 rotates to 3): non-zero exit status, the
 #     message names file 3, nothing of file 4 is applied; the same command
 #     with file 3 added ends equal to the pipe of files 1-4;
@@ -46,6 +52,7 @@ server_start src "${src_opts[@]}" || bail_out "cannot start the source"
     echo "CREATE TABLE app.gone (id INT PRIMARY KEY, v VARCHAR(32)) ENGINE=InnoDB;"
     echo "CREATE TABLE app.dup (id INT PRIMARY KEY, v VARCHAR(32)) ENGINE=InnoDB;"
     echo "INSERT INTO app.dup VALUES (1, 'backup');"
+    echo "CREATE TABLE app.multi (id INT PRIMARY KEY, v VARCHAR(64)) ENGINE=InnoDB;"
 } | server_sql_file src || bail_out "cannot create the backup's tables"
 server_stop src
 backup_datadir src backup
@@ -77,6 +84,9 @@ block() {
     block 90 105
     echo "SET SESSION binlog_format=STATEMENT;"
     echo "INSERT INTO dup VALUES (7, 'seven by statement');"
+    echo "BEGIN; INSERT INTO multi VALUES (1, 'first of the transaction');"
+    echo "UPDATE t SET v = v + 1 WHERE id = 90;"
+    echo "INSERT INTO multi VALUES (2, 'third, the one that fails'); COMMIT;"
     echo "SET SESSION binlog_format=ROW;"
     block 105 120
     echo "FLUSH BINARY LOGS;"
@@ -206,6 +216,24 @@ server_sql tgt "DELETE FROM app.dup WHERE id = 7"
 replay tgt "${files[@]}"
 is "$RC" 0 "duplicate row deleted: the same command exits 0" || diag "$ERR"
 is "$(table_states tgt)" "$full_state" "duplicate row deleted: the rerun ends equal to the full pipe"
+
+# ---- the third statement of a transaction fails ------------------------------------------------------
+fresh tgt
+server_sql tgt "INSERT INTO app.multi VALUES (2, 'on the target')"
+replay tgt "${files[@]}"
+is "$RC" 1 "third statement fails: exit status 1"
+has 1062 "third statement fails: stderr names the server error code 1062"
+has "INSERT INTO multi VALUES (2, 'third, the one that fails')" \
+    "third statement fails: stderr quotes the statement the server refused"
+if grep -qF "first of the transaction" <<<"$ERR"; then
+    fail "third statement fails: stderr does not quote the transaction's first statement" "stderr: $ERR"
+else
+    pass "third statement fails: stderr does not quote the transaction's first statement"
+fi
+server_sql tgt "DELETE FROM app.multi WHERE id = 2"
+replay tgt "${files[@]}"
+is "$RC" 0 "multi row 2 deleted: the same command exits 0" || diag "$ERR"
+is "$(table_states tgt)" "$full_state" "multi row 2 deleted: the rerun ends equal to the full pipe"
 
 # ---- a gap in the file list ----------------------------------------------------------------------
 fresh ref
