@@ -75,7 +75,11 @@ $(BIN): $(FRONT_OBJ) $(LIB)
 $(B)/tests/unit/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
-	@$(CC) $(CPPFLAGS) $(CFLAGS) -DBL_SOURCE_DIR='"$(CURDIR)"' -o $@ $< $(LIB) $(LDFLAGS) $(LIBS)
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -DBL_SOURCE_DIR='"$(CURDIR)"' -o $@ $< $(UNIT_OBJ) $(LIB) $(LDFLAGS) $(LIBS)
+
+# Unit tests of frontend code also link the objects they test.
+$(B)/tests/unit/test-status: UNIT_OBJ = $(B)/fs/status.o $(B)/fs/jsonw.o
+$(B)/tests/unit/test-status: $(B)/fs/status.o $(B)/fs/jsonw.o
 
 unit: $(UNIT_BIN)
 
