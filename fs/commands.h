@@ -5,5 +5,6 @@
 
 int cmd_inspect(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
+int cmd_mount(int argc, char **argv);
 
 #endif

@@ -21,6 +21,9 @@ static const char usage[] =
     "  replay [TARGET] [REPLAY] BINLOG...\n"
     "                apply binlogs to a server over many connections, commit order\n"
     "                kept, resumable; exits 0 when all are applied\n"
+    "  mount [TARGET] [REPLAY] --spool=DIR [-f] [-o OPTS] MOUNTPOINT\n"
+    "                a restore workspace: drop binlogs into MOUNTPOINT/binlogs, watch and\n"
+    "                steer the replay with cat and echo; unmount with fusermount3 -u\n"
     "  inspect [--events|--transactions|--summary] [--json] BINLOG...\n"
     "                read binlogs without a server: events, transactions, or a\n"
     "                summary with the parallelism a replay can expect\n"
@@ -51,6 +54,8 @@ int main(int argc, char **argv)
         return cmd_inspect(argc - 1, argv + 1);
     if (!strcmp(cmd, "replay"))
         return cmd_replay(argc - 1, argv + 1);
+    if (!strcmp(cmd, "mount"))
+        return cmd_mount(argc - 1, argv + 1);
     fprintf(stderr, "binlogfs: unknown command '%s'\n\n%s", cmd, usage);
     return 2;
 }
