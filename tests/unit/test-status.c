@@ -286,9 +286,9 @@ static void test_text(void)
 static void test_locale(void)
 {
     const char *locales[] = { "de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "C.UTF-8" };
-    const char *set = NULL;
+    g_autofree char *set = NULL; /* a copy: the next setlocale frees setlocale's string */
     for (guint i = 0; i < G_N_ELEMENTS(locales) && !set; i++)
-        set = setlocale(LC_NUMERIC, locales[i]);
+        set = g_strdup(setlocale(LC_NUMERIC, locales[i]));
     g_autoptr(BlSnapshot) s = busy_snapshot();
     FsStatusView v = { .snap = s, .uptime_s = -1 };
     g_autofree char *json = fs_status_json(&v);
