@@ -53,6 +53,7 @@ struct Applier {
     GArray *ends;   /* batch boundaries in body (see bl_render_rows) */
     GArray *marks, *tail_marks; /* StmtMark of each statement of body, tail */
     GArray *tmp;    /* scratch offsets */
+    GByteArray *rows; /* a batch's row events, concatenated */
     StmtKind failed_kind;  /* the statement of the last failure */
     char *failed_text;     /* ... abbreviated (STMT_OURS, STMT_SOURCE) */
     guint64 prev_seq; /* the last job this applier committed */
@@ -653,6 +654,34 @@ static char *describe_failure(Applier *a, Job *j, GError *error)
     return g_string_free(s, FALSE);
 }
 
+/* After a lost connection: connects again and checks that the target
+ * kept what was committed. FALSE with *failure when replay cannot go on
+ * (j: the earliest job in hand). */
+static gboolean reconnect(Applier *a, Job *j, char **failure)
+{
+    BlEngine *e = a->e;
+    GError *rc = NULL;
+    bl_session_reset(&a->session);
+    if (!bl_conn_reconnect(a->conn, &rc)) {
+        *failure = describe_failure(a, j, rc);
+        g_error_free(rc);
+        return FALSE;
+    }
+    a->temp_tables = FALSE; /* gone with the old connection */
+    bl_applier_init_session(a, NULL);
+    char *why = NULL;
+    if (!target_kept_prefix(a, &why)) {
+        *failure = why;
+        g_mutex_lock(&e->order.lock);
+        if (!e->order.failed_seq || e->order.failed_seq > j->seq)
+            e->order.failed_seq = j->seq; /* nothing later may commit */
+        g_cond_broadcast(&e->order.cond);
+        g_mutex_unlock(&e->order.lock);
+        return FALSE;
+    }
+    return TRUE;
+}
+
 /* Applies a job until it commits or fails for good. */
 static gboolean apply(Applier *a, Job *j, char **failure)
 {
@@ -682,25 +711,8 @@ static gboolean apply(Applier *a, Job *j, char **failure)
             continue;
         }
         if (r == RUN_RECONNECT) {
-            GError *rc = NULL;
-            bl_session_reset(&a->session);
-            if (!bl_conn_reconnect(a->conn, &rc)) {
-                *failure = describe_failure(a, j, rc);
-                g_error_free(rc);
+            if (!reconnect(a, j, failure)) {
                 g_clear_error(&error);
-                return FALSE;
-            }
-            a->temp_tables = FALSE; /* gone with the old connection */
-            bl_applier_init_session(a, NULL);
-            char *why = NULL;
-            if (!target_kept_prefix(a, &why)) {
-                *failure = why;
-                g_clear_error(&error);
-                g_mutex_lock(&e->order.lock);
-                if (!e->order.failed_seq || e->order.failed_seq > j->seq)
-                    e->order.failed_seq = j->seq; /* nothing later may commit */
-                g_cond_broadcast(&e->order.cond);
-                g_mutex_unlock(&e->order.lock);
                 return FALSE;
             }
             if (committing && committed_before(a, j)) {
@@ -730,6 +742,129 @@ static gboolean apply(Applier *a, Job *j, char **failure)
     }
 }
 
+/* One attempt at a batch (job.h) as one target transaction: the row
+ * events of all its jobs in as few BINLOG statements as the size allows,
+ * then, at the strict turn of its first job (every job before it
+ * committed, whatever the commit window), the progress row and COMMIT.
+ * The progress row names the last job, with the end of the job before it
+ * as the watermark: when the row becomes visible, every job up to there
+ * has committed (those before the batch earlier, the batch's in this
+ * transaction), which is what committing them one by one would record,
+ * so resume stays exact. On failure the transaction is rolled back (or
+ * the connection is gone). */
+static RunResult run_batch(Applier *a, Job *first, Job *last, const Job *before_last, gboolean *committing,
+                           GError **error)
+{
+    BlEngine *e = a->e;
+    *committing = FALSE;
+    a->failed_kind = STMT_NONE;
+    g_clear_pointer(&a->failed_text, g_free);
+    guint64 gen = abort_gen(e);
+    GString *b = a->body;
+    body_reset(a);
+    if (bl_render_fde(b, &a->session, first->fde))
+        mark(a->marks, b->len, STMT_FDE);
+    g_string_append(b, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED;\n");
+    mark(a->marks, b->len, STMT_OURS);
+    g_string_append(b, "START TRANSACTION;\n");
+    mark(a->marks, b->len, STMT_OURS);
+    g_byte_array_set_size(a->rows, 0);
+    for (Job *j = first; j; j = j->batch_next)
+        for (guint i = 0; i < j->parts->len; i++) {
+            const Part *p = g_ptr_array_index(j->parts, i);
+            g_byte_array_append(a->rows, p->data->data, p->data->len);
+        }
+    guint n0 = a->ends->len;
+    bl_render_rows(b, a->ends, &a->session, a->rows->data, a->rows->len, BINLOG_STMT_MAX);
+    for (guint i = n0; i < a->ends->len; i++)
+        mark(a->marks, g_array_index(a->ends, gsize, i), STMT_ROWS);
+    if (!send_body(a, NULL, 0, error))
+        return classify(a, *error);
+    if (!wait_turn(e, first->seq, gen, TRUE)) {
+        bl_conn_query(a->conn, "ROLLBACK", 8, NULL);
+        return RUN_ABORTED;
+    }
+    render_tail(a, last, before_last->file, before_last->trx->end_pos);
+    *committing = TRUE;
+    trace(a, a->tail->str, a->tail->len);
+    if (!bl_conn_send(a->conn, a->tail->str, a->tail->len, error))
+        return classify(a, *error);
+    commit_sent(e, last->seq);
+    if (!bl_conn_finish(a->conn, error)) {
+        note_failure(a, a->tail, a->tail_marks, 0);
+        return classify(a, *error);
+    }
+    return RUN_OK;
+}
+
+static void release_free(Applier *a, Job *j)
+{
+    bl_engine_release(a->e, j);
+    bl_job_free(j);
+}
+
+/* Applies a batch: as one transaction, or, when that fails in any way,
+ * job by job, so that an error names its own transaction and retries are
+ * bounded as usual. Frees every job that committed, and those after one
+ * that failed for good; returns that one (with *failure, NULL when it
+ * was only rolled back because an earlier job failed), or NULL when all
+ * committed. */
+static Job *apply_batch(Applier *a, Job *first, char **failure)
+{
+    BlEngine *e = a->e;
+    Job *last = first, *before_last = first;
+    while (last->batch_next) {
+        before_last = last;
+        last = last->batch_next;
+    }
+    GError *error = NULL;
+    gboolean committing;
+    RunResult r = run_batch(a, first, last, before_last, &committing, &error);
+    gboolean done = r == RUN_OK;
+    if (r == RUN_RECONNECT) {
+        if (!reconnect(a, first, failure)) {
+            g_clear_error(&error);
+            for (Job *j = first->batch_next, *next; j; j = next) {
+                next = j->batch_next;
+                release_free(a, j);
+            }
+            first->batch_next = NULL;
+            return first;
+        }
+        done = committing && committed_before(a, last);
+    } else if (r != RUN_OK && r != RUN_ABORTED) {
+        bl_conn_query(a->conn, "ROLLBACK", 8, NULL);
+    }
+    if (done) {
+        for (Job *j = first; j; j = j->batch_next)
+            bl_engine_committed(e, j);
+        a->prev_seq = last->seq;
+    } else {
+        g_debug("worker %u: batch %s:%" G_GUINT64_FORMAT "..%" G_GUINT64_FORMAT " applied one by one after: %s",
+                a->index, first->file, first->start_pos, last->start_pos, error ? error->message : "abort");
+        bl_engine_count_retry(e);
+    }
+    g_clear_error(&error);
+    for (Job *j = first, *next; j; j = next) {
+        next = j->batch_next;
+        j->batch_next = NULL;
+        if (!done && !apply(a, j, failure)) {
+            for (Job *k = next, *after; k; k = after) {
+                after = k->batch_next;
+                release_free(a, k);
+            }
+            return j;
+        }
+        release_free(a, j);
+    }
+    return NULL;
+}
+
+guint bl_applier_batch_max(const Applier *a)
+{
+    return a->target_binlog ? 1 : BL_BATCH_MAX_JOBS;
+}
+
 static gpointer applier_main(gpointer data)
 {
     Applier *a = data;
@@ -737,6 +872,16 @@ static gpointer applier_main(gpointer data)
         Job *j = g_async_queue_pop(a->inbox);
         if (j == (Job *)a)
             break;
+        if (j->batch_next) {
+            char *failure = NULL;
+            Job *failed = apply_batch(a, j, &failure);
+            if (failed)
+                bl_sched_send(a->e, MSG_FAILED, failed, a->index, failure);
+            else
+                bl_sched_send(a->e, MSG_DONE, NULL, a->index, NULL);
+            g_free(failure);
+            continue;
+        }
         char *failure = NULL;
         gboolean ok = apply(a, j, &failure);
         bl_engine_release(a->e, j);
@@ -784,6 +929,7 @@ Applier *bl_applier_new(BlEngine *e, guint index, GError **error)
     a->marks = g_array_new(FALSE, FALSE, sizeof(StmtMark));
     a->tail_marks = g_array_new(FALSE, FALSE, sizeof(StmtMark));
     a->tmp = g_array_new(FALSE, FALSE, sizeof(gsize));
+    a->rows = g_byte_array_new();
     bl_applier_init_session(a, NULL);
     g_autofree char *log_bin = NULL;
     a->target_binlog = !bl_conn_query_value(c, "SELECT @@global.log_bin", &log_bin, NULL) ||
@@ -814,6 +960,7 @@ void bl_applier_stop(Applier *a)
     g_array_unref(a->marks);
     g_array_unref(a->tail_marks);
     g_array_unref(a->tmp);
+    g_byte_array_unref(a->rows);
     g_free(a->failed_text);
     g_free(a);
 }

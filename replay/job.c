@@ -90,3 +90,14 @@ Part *bl_job_add_query(Job *j, const QueryCtx *ctx, const char *sql, gsize len)
         j->bytes += len + sizeof *p;
     return p;
 }
+
+gboolean bl_job_batchable(const Job *j)
+{
+    if (!j->trx || j->kind_hint != BL_TRX_ROWS || j->streaming || j->barrier || j->standalone ||
+        j->xa_prepare || j->non_transactional || j->pinned || j->rollback || j->abort)
+        return FALSE;
+    for (guint i = 0; i < j->parts->len; i++)
+        if (((const Part *)g_ptr_array_index(j->parts, i))->kind != PART_ROWS)
+            return FALSE;
+    return TRUE;
+}

@@ -87,7 +87,22 @@ struct Job {
     int attempts;
     char *annotate;        /* the first statement text logged with its row
                               events (Annotate_rows / Rows_query), for errors */
+    Job *batch_next;       /* the next job of the same batch (see below), not
+                              owned: each job of a batch is freed by itself */
 };
+
+/* Batches: consecutive jobs (in seq order) that one applier commits as a
+ * single target transaction, when nothing can tell the difference (a
+ * target without a binlog: there are no GTIDs to keep apart). Only plain
+ * row transactions take part: not streamed, no barrier, no DDL, XA,
+ * non-transactional table, temporary table, ROLLBACK or abort. */
+#define BL_BATCH_MAX_JOBS 64
+#define BL_BATCH_MAX_BYTES (1u << 20)
+gboolean bl_job_batchable(const Job *j);
+/* How many jobs an applier takes in one batch: 1 (no batches) when its
+ * target keeps a binlog (applier.c; constant for the applier's life). */
+struct Applier;
+guint bl_applier_batch_max(const struct Applier *a);
 
 Job *bl_job_new(void);
 void bl_job_free(Job *j);

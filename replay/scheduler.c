@@ -7,6 +7,10 @@
  * tables — the applier that owns its source thread). Jobs start in seq
  * order; they commit in seq order too (the appliers wait for their turn on
  * BlOrder), so the target always holds a prefix of the source's history.
+ * Where the target keeps no binlog, an applier is given a batch: the head
+ * and the consecutive jobs after it that are ready by the time the batch
+ * runs them (job.h), committed as one target transaction; one message
+ * comes back per batch, as per job.
  * Invariants: only this thread assigns jobs and changes the state; it
  * never talks to the server; it learns everything from its inbox.
  */
@@ -81,6 +85,33 @@ static int pick_applier(Sched *s, Job *j)
     return -1;
 }
 
+/* Appends to `first` (just taken from pending) the pending jobs that may
+ * join it in one target transaction (job.h), at most max in all: each
+ * batchable, of the same file format, and ready once the jobs before it
+ * in the batch have run: every job it depends on outside the batch has
+ * committed (c). Bounded in bytes too. */
+static void take_batch(Sched *s, Job *first, guint max, guint64 c)
+{
+    if (max <= 1 || !bl_job_batchable(first))
+        return;
+    Job *last = first;
+    gsize bytes = first->bytes;
+    for (guint n = 1; n < max && !g_queue_is_empty(&s->pending); n++) {
+        Job *k = g_queue_peek_head(&s->pending);
+        if (!bl_job_batchable(k) || k->seq != last->seq + 1 || bytes + k->bytes > BL_BATCH_MAX_BYTES ||
+            !(k->fde == first->fde || (k->fde && first->fde && g_bytes_equal(k->fde, first->fde))))
+            break;
+        /* k needs every job <= k->dep committed: those from first on run
+         * before it in the batch */
+        if (k->dep > c && first->seq - 1 > c)
+            break;
+        g_queue_pop_head(&s->pending);
+        last->batch_next = k;
+        last = k;
+        bytes += k->bytes;
+    }
+}
+
 static void dispatch(Sched *s)
 {
     BlEngine *e = s->e;
@@ -100,6 +131,7 @@ static void dispatch(Sched *s)
         if (i < 0)
             break;
         g_queue_pop_head(&s->pending);
+        take_batch(s, j, bl_applier_batch_max(e->appliers[i]), c);
         s->busy[i] = TRUE;
         s->in_flight++;
         bl_applier_push(e->appliers[i], j);
