@@ -85,9 +85,13 @@ static void mount_args_clear(MountArgs *a)
 static void scrub_o_password(char *opts)
 {
     for (char *p = opts; p && *p;) {
-        if (!strncmp(p, "password=", 9))
-            for (p += 9; *p && *p != ','; p++)
+        if (!strncmp(p, "password=", 9)) {
+            for (p += 9; *p && *p != ','; p++) {
+                if (*p == '\\' && p[1])
+                    *p++ = 'x'; /* an escaped comma is part of the value */
                 *p = 'x';
+            }
+        }
         while (*p && *p != ',')
             p += p[0] == '\\' && p[1] ? 2 : 1;
         if (*p)
@@ -96,7 +100,7 @@ static void scrub_o_password(char *opts)
 }
 
 /* One -o argument: our keys become long options, the rest FUSE options. */
-static gboolean split_o(MountArgs *a, const char *opts, GError **error)
+static void split_o(MountArgs *a, const char *opts)
 {
     GString *tok = g_string_new(NULL);
     for (const char *p = opts;; p++) {
@@ -129,7 +133,6 @@ static gboolean split_o(MountArgs *a, const char *opts, GError **error)
             break;
     }
     g_string_free(tok, TRUE);
-    return TRUE;
 }
 
 /* Takes the mount's own options out of argv (-f, --debug, --spool, -o); what
@@ -156,7 +159,7 @@ static gboolean split_args(MountArgs *a, int argc, char **argv, GError **error)
                 return FALSE;
             }
             if (arg[1] == 'o') {
-                split_o(a, argv[i + 1], error);
+                split_o(a, argv[i + 1]);
                 scrub_o_password(argv[i + 1]);
             } else {
                 g_free(a->spool);
@@ -164,7 +167,7 @@ static gboolean split_args(MountArgs *a, int argc, char **argv, GError **error)
             }
             i++;
         } else if (g_str_has_prefix(arg, "-o")) {
-            split_o(a, arg + 2, error);
+            split_o(a, arg + 2);
             scrub_o_password(argv[i] + 2);
         } else if (g_str_has_prefix(arg, "--spool=")) {
             g_free(a->spool);
