@@ -20,6 +20,11 @@
  * the session hears of them in the order they happened (a RELEASE and a
  * RENAME of one rsync file arrive on different FUSE threads); data fsyncs
  * run outside it, directory fsyncs of renames and unlinks inside.
+ * While a name (not a dot-name) is being written, an empty marker
+ * SPOOL/incomplete/NAME exists (created durably before the first write):
+ * if binlogfs stops in the middle of a copy (kill -9, a crash), the next
+ * mount does not take the partial file for a complete one; it says so
+ * in the errors, and a new copy (or rm) clears the marker.
  * A refused file (bl_session_add_file fails) stays in the spool: the
  * user may read it back or remove it; the close itself succeeds, the data
  * being durable.
@@ -78,6 +83,13 @@ gboolean fs_spool_open(FsMount *m, GError **error)
         g_set_error(error, BL_ERROR, BL_ERROR_IO, "cannot open %s: %s", m->binlogs, g_strerror(e));
         return FALSE;
     }
+    g_autofree char *incomplete = g_build_filename(m->spool, "incomplete", NULL);
+    if ((g_mkdir(incomplete, 0700) < 0 && errno != EEXIST) ||
+        (m->incomplete_fd = open(incomplete, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+        int e = errno;
+        g_set_error(error, BL_ERROR, BL_ERROR_IO, "cannot make %s: %s", incomplete, g_strerror(e));
+        return FALSE;
+    }
     g_mutex_init(&m->lock);
     m->writers = g_hash_table_new(g_str_hash, g_str_equal);
     return TRUE;
@@ -86,15 +98,22 @@ gboolean fs_spool_open(FsMount *m, GError **error)
 void fs_spool_close(FsMount *m)
 {
     if (m->writers) {
-        /* the FUSE loop has ended: every handle was released */
-        g_warn_if_fail(g_hash_table_size(m->writers) == 0);
+        /* the FUSE loop has ended (a signal, or the kernel gone) with files
+         * open for writing: their copies were cut short */
+        GHashTableIter it;
+        gpointer name;
+        g_hash_table_iter_init(&it, m->writers);
+        while (g_hash_table_iter_next(&it, &name, NULL))
+            g_warning("%s: still being written at the unmount: not replayed until copied again", (char *)name);
         g_hash_table_destroy(m->writers);
         m->writers = NULL;
         g_mutex_clear(&m->lock);
     }
     if (m->binlogs_fd >= 0)
         close(m->binlogs_fd);
-    m->binlogs_fd = -1;
+    if (m->incomplete_fd >= 0)
+        close(m->incomplete_fd);
+    m->binlogs_fd = m->incomplete_fd = -1;
     g_clear_pointer(&m->binlogs, g_free);
 }
 
@@ -102,6 +121,24 @@ static void sync_dir(FsMount *m)
 {
     if (fsync(m->binlogs_fd) < 0)
         g_warning("fsync %s: %s", m->binlogs, g_strerror(errno));
+}
+
+/* SPOOL/incomplete/NAME: made durably before NAME is first written;
+ * removed once it is complete (or gone). Dot-names have none: they are
+ * never handed over. */
+static void mark_incomplete(FsMount *m, const char *name, gboolean on)
+{
+    if (is_dot(name))
+        return;
+    if (on) {
+        int fd = openat(m->incomplete_fd, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0 || fsync(m->incomplete_fd) < 0)
+            g_warning("%s: cannot mark it incomplete in %s/incomplete: %s", name, m->spool, g_strerror(errno));
+        if (fd >= 0)
+            close(fd);
+    } else if (unlinkat(m->incomplete_fd, name, 0) < 0 && errno != ENOENT) {
+        g_warning("%s: cannot remove its marker in %s/incomplete: %s", name, m->spool, g_strerror(errno));
+    }
 }
 
 static void hand_over(FsMount *m, const char *name)
@@ -131,8 +168,16 @@ void fs_spool_hand_over_existing(FsMount *m)
     const char *name;
     while ((name = g_dir_read_name(dir))) {
         struct stat st;
-        if (!is_dot(name) && fstatat(m->binlogs_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
-            g_ptr_array_add(names, g_strdup(name));
+        if (is_dot(name) || fstatat(m->binlogs_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+            continue;
+        if (faccessat(m->incomplete_fd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+            bl_session_record_error(m->session,
+                                    "%s: binlogfs stopped while it was being copied: not replayed; copy it again "
+                                    "(or remove it)", name);
+            g_warning("%s: its copy was cut short by the end of an earlier mount: not replayed", name);
+            continue;
+        }
+        g_ptr_array_add(names, g_strdup(name));
     }
     g_ptr_array_sort(names, name_cmp);
     for (guint i = 0; i < names->len; i++)
@@ -217,8 +262,10 @@ int fs_spool_open_file(FsMount *m, const char *name, struct fuse_file_info *fi, 
     int e = errno;
     if (h->fd >= 0 && writable) {
         h->w = writer_acquire_locked(m, name, create || (oflags & O_TRUNC), &first);
-        if (first)
+        if (first) {
+            mark_incomplete(m, name, TRUE);
             bl_session_receiving(m->session, name, TRUE);
+        }
     }
     g_mutex_unlock(&m->lock);
     if (h->fd < 0) {
@@ -320,6 +367,7 @@ int fs_spool_release(FsMount *m, void *hp)
     if (--w->handles == 0) {
         if (w->name) {
             g_hash_table_remove(m->writers, w->name);
+            mark_incomplete(m, w->name, FALSE);
             if (w->dirty && !is_dot(w->name))
                 hand_over(m, w->name);
             bl_session_receiving(m->session, w->name, FALSE);
@@ -340,8 +388,8 @@ int fs_spool_rename(FsMount *m, const char *from, const char *to, unsigned int f
                    : renameat(m->binlogs_fd, from, m->binlogs_fd, to);
     int e = errno;
     if (rc == 0 && strcmp(from, to)) {
-        sync_dir(m);
         orphan_locked(m, to);
+        mark_incomplete(m, to, FALSE); /* whatever was there is replaced */
         FsWriter *w = g_hash_table_lookup(m->writers, from);
         if (w) {
             /* still being written: handed over at its last close, under its new name */
@@ -349,12 +397,22 @@ int fs_spool_rename(FsMount *m, const char *from, const char *to, unsigned int f
             g_free(w->name);
             w->name = g_strdup(to);
             g_hash_table_insert(m->writers, w->name, w);
+            mark_incomplete(m, from, FALSE);
+            mark_incomplete(m, to, TRUE);
             bl_session_receiving(m->session, to, TRUE);
             bl_session_receiving(m->session, from, FALSE);
-        } else {
+        }
+        /* a file left incomplete by an earlier mount stays incomplete */
+        gboolean partial = !w && faccessat(m->incomplete_fd, from, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+        if (partial) {
+            mark_incomplete(m, from, FALSE);
+            mark_incomplete(m, to, TRUE);
+        }
+        sync_dir(m);
+        if (!w) {
             if (!is_dot(from))
                 bl_session_remove_file(m->session, from);
-            if (!is_dot(to))
+            if (!is_dot(to) && !partial)
                 hand_over(m, to);
         }
     }
@@ -370,6 +428,7 @@ int fs_spool_unlink(FsMount *m, const char *name)
     if (rc == 0) {
         sync_dir(m);
         orphan_locked(m, name);
+        mark_incomplete(m, name, FALSE);
         if (!is_dot(name))
             bl_session_remove_file(m->session, name);
     }

@@ -314,7 +314,7 @@ static void fail_msg(const char *what, GError *error, gboolean daemon)
 static int run_mount(MountArgs *a, BlReplayOptions *o, const char *mp_arg, MountLog *log)
 {
     GError *error = NULL;
-    FsMount m = { .binlogs_fd = -1, .uid = getuid(), .gid = getgid() };
+    FsMount m = { .binlogs_fd = -1, .incomplete_fd = -1, .uid = getuid(), .gid = getgid() };
     struct fuse *f = NULL;
     FILE *logfile = NULL;
     int status = 1, lock_fd = -1;

@@ -24,6 +24,7 @@ typedef struct {
     char *spool;            /* absolute */
     char *binlogs;          /* SPOOL/binlogs, absolute */
     int binlogs_fd;         /* O_DIRECTORY descriptor of binlogs/, for the *at() calls and fsync */
+    int incomplete_fd;      /* SPOOL/incomplete: a marker per name being written */
     uid_t uid;              /* owner of the synthetic files: the mounting user */
     gid_t gid;
     struct timespec mounted_at;
@@ -47,12 +48,12 @@ FsMount *fs_mount_current(void);
 gboolean fs_mount_exiting(void);
 
 /* ---- mount-spool.c: binlogs/ (names are single path components) ---- */
-/* Opens SPOOL/binlogs (created, mode 0750, if missing). */
+/* Opens SPOOL/binlogs and SPOOL/incomplete (created if missing). */
 gboolean fs_spool_open(FsMount *m, GError **error);
 void fs_spool_close(FsMount *m);
-/* Hands every complete file already in the spool (not a dot-name) to the
- * session, in binlog order: a remount resumes with them. Refusals are
- * logged (the session keeps them in its errors). */
+/* Hands every complete file already in the spool (not a dot-name, not
+ * marked incomplete) to the session, in binlog order: a remount resumes
+ * with them. Refusals are logged (the session keeps them in its errors). */
 void fs_spool_hand_over_existing(FsMount *m);
 gboolean fs_spool_valid_name(const char *name);
 int fs_spool_getattr(FsMount *m, const char *name, struct stat *st, struct fuse_file_info *fi);

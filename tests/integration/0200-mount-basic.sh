@@ -6,7 +6,8 @@
 # and metrics have their formats, control/workers reads and changes and
 # refuses an invalid value with EINVAL and a reason in `errors`, unmount
 # leaves no process, and a remount over the same spool resumes (nothing
-# applied twice).
+# applied twice); a copy cut short by kill -9 is not replayed by the next
+# mount.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
@@ -153,5 +154,23 @@ pid=$(mount_pid m2)
 mount_stop m2
 check $? "the second unmount exits 0"
 ok "no binlogfs process is left after the second unmount" sh -c "! kill -0 $pid 2>/dev/null"
+
+# ---- a copy cut short by kill -9 is not taken for a complete file ----
+mount_start m3 "$mnt" "$spool" --socket="$(server_sock tgt)" --user=root || bail_out "no third mount"
+exec 7>"$mnt/binlogs/bin.999999"
+head -c 1000 "${files[0]}" >&7
+ok "a file being written is marked incomplete in the spool" test -e "$spool/incomplete/bin.999999"
+mount_kill m3
+exec 7>&-
+mount_start m4 "$mnt" "$spool" --socket="$(server_sock tgt)" --user=root
+check $? "a mount after kill -9 starts"
+like "$(cat "$mnt/errors")" 'bin\.999999: binlogfs stopped while it was being copied' \
+    "the partial copy is reported in errors"
+is "$(jq -r '[.files[].name] | index("bin.999999")' "$mnt/status.json")" null "... and not handed to replay"
+ok "rm of the partial copy" rm "$mnt/binlogs/bin.999999"
+nok "... clears its marker" test -e "$spool/incomplete/bin.999999"
+is "$(timeout 120 cat "$mnt/wait")" idle "replay is idle"
+mount_stop m4
+check $? "the last unmount exits 0"
 is "$(table_states tgt)" "$src_state" "every table still equals the source's"
 done_testing
