@@ -305,7 +305,7 @@ static int fuse_run(struct fuse *f)
 static void fail_msg(const char *what, GError *error, gboolean daemon)
 {
     if (daemon)
-        g_critical("%s: %s", what, error->message);
+        g_warning("%s: %s", what, error->message);
     else
         g_printerr("binlogfs mount: %s: %s\n", what, error->message);
 }
@@ -322,6 +322,12 @@ static int run_mount(MountArgs *a, BlReplayOptions *o, const char *mp_arg, Mount
     const char *step = "cannot mount";
     g_autofree char *state_path = NULL, *log_path = NULL, *target = NULL;
 
+    /* daemonizing changes to "/": every path must be absolute by then */
+    if (o->tmpdir && !g_path_is_absolute(o->tmpdir)) {
+        char *abs = g_canonicalize_filename(o->tmpdir, NULL);
+        g_free(o->tmpdir);
+        o->config.tmpdir = o->tmpdir = abs;
+    }
     g_autofree char *mountpoint = check_dir("mountpoint", mp_arg, FALSE, &error);
     g_autofree char *spool = mountpoint ? check_dir("spool", a->spool, TRUE, &error) : NULL;
     if (!spool)
@@ -366,8 +372,8 @@ static int run_mount(MountArgs *a, BlReplayOptions *o, const char *mp_arg, Mount
         daemon = TRUE;
         log->out = logfile;
     }
-    g_message("mounted on %s; spool %s; target %s%s%s", mountpoint, spool, target, o->datadir ? ", private server on " : "",
-              o->datadir ? o->datadir : "");
+    g_message("mounted on %s; spool %s; target %s%s%s", mountpoint, spool, target,
+              o->datadir ? ", private server on " : "", o->datadir ? o->datadir : "");
     step = "cannot start replay";
     if (!bl_session_start(m.session, &error))
         goto out;
