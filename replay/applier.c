@@ -22,6 +22,7 @@
 
 #include <mariadb/mysqld_error.h>
 
+#include "applier.h"
 #include "engine-private.h"
 #include "render.h"
 
@@ -42,6 +43,8 @@ typedef struct {
     StmtKind kind;
 } StmtMark;
 
+typedef enum { WAIT_NONE, WAIT_TURN, WAIT_SLOT } WaitKind;
+
 struct Applier {
     BlEngine *e;
     guint index;
@@ -54,6 +57,11 @@ struct Applier {
     GArray *marks, *tail_marks; /* StmtMark of each statement of body, tail */
     GArray *tmp;    /* scratch offsets */
     GByteArray *rows; /* a batch's row events, concatenated */
+    /* waiting for the commit order (guarded by e->order.lock) */
+    GCond cond;
+    WaitKind wait;
+    guint64 wait_seq, wait_gen, wait_prev;
+    gboolean wait_abortable;
     StmtKind failed_kind;  /* the statement of the last failure */
     char *failed_text;     /* ... abbreviated (STMT_OURS, STMT_SOURCE) */
     guint64 prev_seq; /* the last job this applier committed */
@@ -78,27 +86,6 @@ static gboolean at_turn(BlEngine *e, guint64 seq)
     return r;
 }
 
-/* Waits for the turn of `seq`. Returns FALSE when the applier must roll
- * back instead (an earlier job asked for it, or will never commit). */
-static gboolean wait_turn(BlEngine *e, guint64 seq, guint64 gen0, gboolean abortable)
-{
-    gboolean ok = TRUE;
-    g_mutex_lock(&e->order.lock);
-    while (e->order.committed + 1 != seq) {
-        if (e->order.failed_seq && e->order.failed_seq < seq) {
-            ok = FALSE;
-            break;
-        }
-        if (abortable && e->order.abort_gen != gen0 && e->order.abort_from < seq) {
-            ok = FALSE;
-            break;
-        }
-        g_cond_wait(&e->order.cond, &e->order.lock);
-    }
-    g_mutex_unlock(&e->order.lock);
-    return ok;
-}
-
 /* May job `seq` send its COMMIT now? With a window of 1, when every
  * earlier job has committed. With a window of N, when every earlier job
  * has sent its COMMIT, at most N are in flight, and this applier's
@@ -112,22 +99,79 @@ static gboolean commit_slot_locked(const BlOrder *o, guint64 seq, guint64 prev)
     return o->commit_sent + 1 >= seq && seq - o->committed <= o->window && prev <= o->committed;
 }
 
+/* Waiting for the commit order. DESIGN: each applier waits on its own
+ * condition (a->cond, with order.lock), saying what it waits for, and
+ * whoever changes the order (a commit, a COMMIT sent, an abort) signals
+ * only the appliers whose wait is over: with one shared condition every
+ * commit woke every waiting applier, a context switch each. (The catalog
+ * still waits on order.cond, which the engine broadcasts at each commit.) */
+static gboolean wait_done_locked(const BlOrder *o, const Applier *a)
+{
+    if (a->wait == WAIT_TURN)
+        return o->committed + 1 == a->wait_seq;
+    return commit_slot_locked(o, a->wait_seq, a->wait_prev);
+}
+
+/* The wait is over: done, or the applier must roll back instead (an
+ * earlier job asked for it, or will never commit). */
+static gboolean wait_over_locked(const BlOrder *o, const Applier *a)
+{
+    return wait_done_locked(o, a) || (o->failed_seq && o->failed_seq < a->wait_seq) ||
+           (a->wait_abortable && o->abort_gen != a->wait_gen && o->abort_from < a->wait_seq);
+}
+
+static void wake_locked(BlEngine *e)
+{
+    for (guint i = 0; i < BL_MAX_WORKERS; i++) {
+        Applier *w = g_atomic_pointer_get(&e->appliers[i]);
+        if (w && w->wait != WAIT_NONE && wait_over_locked(&e->order, w))
+            g_cond_signal(&w->cond);
+    }
+}
+
+void bl_applier_wake(BlEngine *e)
+{
+    g_mutex_lock(&e->order.lock);
+    wake_locked(e);
+    g_mutex_unlock(&e->order.lock);
+}
+
+/* Waits (when `wait`) until the wait is over; TRUE when it is done, FALSE
+ * when the applier must roll back instead. Caller holds order.lock. */
+static gboolean order_wait_locked(Applier *a, WaitKind kind, guint64 seq, guint64 gen0, gboolean abortable,
+                                  gboolean wait)
+{
+    BlOrder *o = &a->e->order;
+    a->wait = kind;
+    a->wait_seq = seq;
+    a->wait_gen = gen0;
+    a->wait_prev = a->prev_seq;
+    a->wait_abortable = abortable;
+    while (wait && !wait_over_locked(o, a))
+        g_cond_wait(&a->cond, &o->lock);
+    gboolean ok = wait_done_locked(o, a);
+    a->wait = WAIT_NONE;
+    return ok;
+}
+
+/* Waits for the turn of `seq` (every earlier job committed); FALSE when
+ * the applier must roll back instead. */
+static gboolean wait_turn(Applier *a, guint64 seq, guint64 gen0, gboolean abortable)
+{
+    g_mutex_lock(&a->e->order.lock);
+    gboolean ok = order_wait_locked(a, WAIT_TURN, seq, gen0, abortable, TRUE);
+    g_mutex_unlock(&a->e->order.lock);
+    return ok;
+}
+
 /* Waits for the commit slot (see above); FALSE when the applier must roll
  * back instead. Fills the watermark to record with the commit. */
 static gboolean wait_commit_slot(Applier *a, guint64 seq, guint64 gen0, gboolean abortable, gboolean wait,
                                  char **wm_file, guint64 *wm_pos)
 {
     BlOrder *o = &a->e->order;
-    gboolean ok = TRUE;
     g_mutex_lock(&o->lock);
-    while (!commit_slot_locked(o, seq, a->prev_seq)) {
-        if (!wait || (o->failed_seq && o->failed_seq < seq) ||
-            (abortable && o->abort_gen != gen0 && o->abort_from < seq)) {
-            ok = FALSE;
-            break;
-        }
-        g_cond_wait(&o->cond, &o->lock);
-    }
+    gboolean ok = order_wait_locked(a, WAIT_SLOT, seq, gen0, abortable, wait);
     if (ok) {
         *wm_file = g_strdup(o->prefix_file);
         *wm_pos = o->prefix_pos;
@@ -143,8 +187,18 @@ static void commit_sent(BlEngine *e, guint64 seq)
     g_mutex_lock(&e->order.lock);
     if (e->order.commit_sent < seq)
         e->order.commit_sent = seq;
-    g_cond_broadcast(&e->order.cond);
+    wake_locked(e);
     g_mutex_unlock(&e->order.lock);
+}
+
+/* Job j committed (or, passed: its turn passed without a commit). */
+static void committed(Applier *a, Job *j, gboolean passed)
+{
+    if (passed)
+        bl_engine_passed(a->e, j);
+    else
+        bl_engine_committed(a->e, j);
+    bl_applier_wake(a->e);
 }
 
 static guint64 abort_gen(BlEngine *e)
@@ -160,7 +214,7 @@ static void ask_later_to_abort(BlEngine *e, guint64 seq)
     g_mutex_lock(&e->order.lock);
     e->order.abort_from = seq;
     e->order.abort_gen++;
-    g_cond_broadcast(&e->order.cond);
+    wake_locked(e);
     g_mutex_unlock(&e->order.lock);
 }
 
@@ -461,7 +515,7 @@ static RunResult run_once(Applier *a, Job *j, gboolean serial, gboolean *committ
     *committing = FALSE;
     a->failed_kind = STMT_NONE;
     g_clear_pointer(&a->failed_text, g_free);
-    if ((serial || must_start_at_turn(j)) && !wait_turn(e, j->seq, 0, FALSE))
+    if ((serial || must_start_at_turn(j)) && !wait_turn(a, j->seq, 0, FALSE))
         return RUN_ABORTED;
     guint64 gen = abort_gen(e);
     if (j->pinned)
@@ -520,7 +574,7 @@ static gboolean apply_streamed(Applier *a, Job *j, char **failure)
     GError *error = NULL;
     a->failed_kind = STMT_NONE;
     g_clear_pointer(&a->failed_text, g_free);
-    if (!wait_turn(e, j->seq, 0, FALSE)) {
+    if (!wait_turn(a, j->seq, 0, FALSE)) {
         drain_stream(a, j);
         *failure = NULL;
         return FALSE;
@@ -550,7 +604,7 @@ static gboolean apply_streamed(Applier *a, Job *j, char **failure)
     }
     if (ok && j->abort) {
         bl_conn_query(a->conn, is_txn(j) ? "ROLLBACK" : "DO 0", is_txn(j) ? 8 : 4, NULL);
-        bl_engine_passed(e, j);
+        committed(a, j, TRUE);
         return TRUE;
     }
     if (ok) {
@@ -572,7 +626,7 @@ static gboolean apply_streamed(Applier *a, Job *j, char **failure)
         g_clear_error(&error);
         return FALSE;
     }
-    bl_engine_committed(e, j);
+    committed(a, j, FALSE);
     a->prev_seq = j->seq;
     return TRUE;
 }
@@ -676,6 +730,7 @@ static gboolean reconnect(Applier *a, Job *j, char **failure)
         if (!e->order.failed_seq || e->order.failed_seq > j->seq)
             e->order.failed_seq = j->seq; /* nothing later may commit */
         g_cond_broadcast(&e->order.cond);
+        wake_locked(e);
         g_mutex_unlock(&e->order.lock);
         return FALSE;
     }
@@ -694,7 +749,7 @@ static gboolean apply(Applier *a, Job *j, char **failure)
         gboolean committing;
         RunResult r = run_once(a, j, serial, &committing, &error);
         if (r == RUN_OK) {
-            bl_engine_committed(e, j);
+            committed(a, j, FALSE);
             a->prev_seq = j->seq;
             return TRUE;
         }
@@ -717,7 +772,7 @@ static gboolean apply(Applier *a, Job *j, char **failure)
             }
             if (committing && committed_before(a, j)) {
                 g_clear_error(&error);
-                bl_engine_committed(e, j);
+                committed(a, j, FALSE);
                 a->prev_seq = j->seq;
                 return TRUE;
             }
@@ -780,7 +835,7 @@ static RunResult run_batch(Applier *a, Job *first, Job *last, const Job *before_
         mark(a->marks, g_array_index(a->ends, gsize, i), STMT_ROWS);
     if (!send_body(a, NULL, 0, error))
         return classify(a, *error);
-    if (!wait_turn(e, first->seq, gen, TRUE)) {
+    if (!wait_turn(a, first->seq, gen, TRUE)) {
         bl_conn_query(a->conn, "ROLLBACK", 8, NULL);
         return RUN_ABORTED;
     }
@@ -838,6 +893,7 @@ static Job *apply_batch(Applier *a, Job *first, char **failure)
     if (done) {
         for (Job *j = first; j; j = j->batch_next)
             bl_engine_committed(e, j);
+        bl_applier_wake(e);
         a->prev_seq = last->seq;
     } else {
         g_debug("worker %u: batch %s:%" G_GUINT64_FORMAT "..%" G_GUINT64_FORMAT " applied one by one after: %s",
@@ -930,6 +986,7 @@ Applier *bl_applier_new(BlEngine *e, guint index, GError **error)
     a->tail_marks = g_array_new(FALSE, FALSE, sizeof(StmtMark));
     a->tmp = g_array_new(FALSE, FALSE, sizeof(gsize));
     a->rows = g_byte_array_new();
+    g_cond_init(&a->cond);
     bl_applier_init_session(a, NULL);
     g_autofree char *log_bin = NULL;
     a->target_binlog = !bl_conn_query_value(c, "SELECT @@global.log_bin", &log_bin, NULL) ||
@@ -961,6 +1018,7 @@ void bl_applier_stop(Applier *a)
     g_array_unref(a->tail_marks);
     g_array_unref(a->tmp);
     g_byte_array_unref(a->rows);
+    g_cond_clear(&a->cond);
     g_free(a->failed_text);
     g_free(a);
 }

@@ -99,10 +99,6 @@ struct Job {
 #define BL_BATCH_MAX_JOBS 64
 #define BL_BATCH_MAX_BYTES (1u << 20)
 gboolean bl_job_batchable(const Job *j);
-/* How many jobs an applier takes in one batch: 1 (no batches) when its
- * target keeps a binlog (applier.c; constant for the applier's life). */
-struct Applier;
-guint bl_applier_batch_max(const struct Applier *a);
 
 Job *bl_job_new(void);
 void bl_job_free(Job *j);

@@ -16,6 +16,7 @@
  */
 #include <string.h>
 
+#include "applier.h"
 #include "engine-private.h"
 
 typedef struct {
@@ -55,7 +56,9 @@ static void ensure_appliers(Sched *s, guint wanted)
         if (e->appliers[i])
             continue;
         GError *error = NULL;
-        e->appliers[i] = bl_applier_new(e, i, &error);
+        /* published atomically: appliers at work read the array (to
+         * wake each other) */
+        g_atomic_pointer_set(&e->appliers[i], bl_applier_new(e, i, &error));
         if (!e->appliers[i]) {
             bl_engine_record_error(e, "worker %u: %s", i, error->message);
             g_error_free(error);
@@ -171,6 +174,7 @@ static void abort_after(BlEngine *e, guint64 seq)
     e->order.failed_seq = seq;
     g_cond_broadcast(&e->order.cond);
     g_mutex_unlock(&e->order.lock);
+    bl_applier_wake(e);
 }
 
 static void handle(Sched *s, Msg *m)
