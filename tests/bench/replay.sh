@@ -32,6 +32,7 @@
 #               binlogfs 1/4/8/16, in both profiles (essential-relaxed,
 #               essential-durable: one profile)
 #   rest        the other relay configurations and binlogfs 2
+#   extra       binlogfs with BENCH_EXTRA_WORKERS, both profiles
 #   bigtrx      once: one ~1.1 GiB transaction (LONGBLOB, 1100 rows of
 #               1 MiB) replayed with --memory-limit=64: peak RSS (goal
 #               < 256 MiB) and checksum equality
@@ -42,6 +43,11 @@
 # BINLOGFS=path (default build/binlogfs; a private copy is timed).
 # BINLOGFS_OPTS="..." extra options for every binlogfs replay run (e.g.
 # --commit-window=8); they become part of the run's label.
+# BINLOGFS_OPTS_DURABLE, BINLOGFS_OPTS_RELAXED: the same for one profile
+# only (default: BINLOGFS_OPTS). A worker count of "N/W" in the lists
+# below means N workers with --commit-window=W.
+# BENCH_EXTRA_WORKERS="32 ...": phase "extra" runs binlogfs with these
+# worker counts in both profiles.
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -146,6 +152,13 @@ target_stop() {
 # ---------------------------------------------------------------- runs
 now_ns() { date +%s%N; }
 
+profile_binlogfs_opts() {
+    case $1 in
+    durable) echo "${BINLOGFS_OPTS_DURABLE-${BINLOGFS_OPTS:-}}" ;;
+    relaxed) echo "${BINLOGFS_OPTS_RELAXED-${BINLOGFS_OPTS:-}}" ;;
+    esac
+}
+
 # record PROFILE METHOD LABEL STATUS SECONDS RSS_KIB NOTE
 record() {
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RES/runs.tsv"
@@ -159,14 +172,21 @@ have_run() { awk -F'\t' -v p="$1" -v l="$2" '$1 == p && $3 == l { f = 1 } END { 
 #   binlogfs WORKERS
 run_one() {
     local profile=$1 method=$2 label status=ok secs=- rss=- note="" t0 t1 rc log sum
-    local threads mode workers
+    local threads mode workers bopts
     case $method in
     pipe) label="pipe" ;;
     relay)
         threads=$3 mode=$4
         if [ "$threads" = 0 ]; then label="relay single"; else label="relay $threads $mode"; fi
         ;;
-    binlogfs) workers=$3 label="binlogfs $workers${BINLOGFS_OPTS:+ $BINLOGFS_OPTS}" ;;
+    binlogfs)
+        workers=$3 bopts=$(profile_binlogfs_opts "$profile")
+        if [[ $workers == */* ]]; then
+            bopts="--commit-window=${workers#*/}${bopts:+ $bopts}"
+            workers=${workers%/*}
+        fi
+        label="binlogfs $workers${bopts:+ $bopts}"
+        ;;
     esac
     if have_run "$profile" "$label"; then
         bench_log "$profile / $label: already measured"
@@ -226,9 +246,9 @@ run_one() {
         t1=$(now_ns)
         ;;
     binlogfs)
-        # shellcheck disable=SC2086 # BINLOGFS_OPTS is a list of options
+        # shellcheck disable=SC2086 # bopts is a list of options
         timeout -k 10 "$BENCH_RUN_TIMEOUT" "$TIME" -f "%M %U %S" -o "$RES/rss-client" \
-            "$BIN" replay -q --socket="$sock" --user=root --workers="$workers" ${BINLOGFS_OPTS:-} \
+            "$BIN" replay -q --socket="$sock" --user=root --workers="$workers" $bopts \
             "${FILES[@]}" >>"$log" 2>&1
         rc=$?
         t1=$(now_ns)
@@ -455,6 +475,14 @@ essential_durable() {
     run_one durable binlogfs 4
     run_one durable binlogfs 16
 }
+extra() {
+    local p w
+    for p in relaxed durable; do
+        for w in ${BENCH_EXTRA_WORKERS:-}; do
+            run_one "$p" binlogfs "$w"
+        done
+    done
+}
 rest() {
     local p n m
     for p in durable relaxed; do
@@ -476,14 +504,14 @@ for phase in $phases; do
         ;;
     essential-relaxed) essential_relaxed ;;
     essential-durable) essential_durable ;;
-    rest | bigtrx) "$phase" ;;
+    rest | bigtrx | extra) "$phase" ;;
     all)
         essential_relaxed
         bigtrx
         essential_durable
         rest
         ;;
-    *) bench_die "unknown phase $phase (all, essential, essential-relaxed, essential-durable, bigtrx, rest)" ;;
+    *) bench_die "unknown phase $phase (all, essential, essential-relaxed, essential-durable, bigtrx, rest, extra)" ;;
     esac
 done
 write_tables
