@@ -222,19 +222,9 @@ int fs_files_open(FsMount *m, const char *path, struct fuse_file_info *fi)
 static char *wait_settled(FsMount *m, int *rc)
 {
     for (;;) {
-        BlEngineState st = bl_session_wait(m->session, WAIT_TICK_US);
-        if (st == BL_STATE_IDLE || st == BL_STATE_STOPPED || st == BL_STATE_FAILED) {
-            /* bl_session_wait also returns these on a timeout while a copy
-             * is under way: a file still receiving or queued means not yet */
-            g_autoptr(BlSnapshot) snap = bl_session_snapshot(m->session);
-            gboolean busy = snap->state != st;
-            for (guint i = 0; !busy && snap->files && i < snap->files->len; i++) {
-                const BlFileStatus *f = g_ptr_array_index(snap->files, i);
-                busy = !g_strcmp0(f->state, "receiving") || (st == BL_STATE_IDLE && !g_strcmp0(f->state, "queued"));
-            }
-            if (!busy)
-                return g_strconcat(bl_engine_state_name(st), "\n", NULL);
-        }
+        BlEngineState st;
+        if (bl_session_wait(m->session, WAIT_TICK_US, &st))
+            return g_strconcat(bl_engine_state_name(st), "\n", NULL);
         if (fuse_interrupted()) {
             *rc = -EINTR;
             return NULL;

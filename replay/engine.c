@@ -233,6 +233,11 @@ static void update_rate_locked(BlEngine *e)
 BlSnapshot *bl_engine_snapshot(BlEngine *e)
 {
     BlSnapshot *s = g_new0(BlSnapshot, 1);
+    /* a file read to its end is applied once the committed prefix is past
+     * it (order.lock is never held with e->lock: read it first) */
+    g_mutex_lock(&e->order.lock);
+    g_autofree char *prefix = g_strdup(e->order.prefix_file);
+    g_mutex_unlock(&e->order.lock);
     g_mutex_lock(&e->lock);
     update_rate_locked(e);
     s->state = e->state;
@@ -264,7 +269,10 @@ BlSnapshot *bl_engine_snapshot(BlEngine *e)
         BlFileStatus *f = g_new0(BlFileStatus, 1);
         f->name = g_strdup(fe->name);
         f->size = fe->size;
-        f->state = g_strdup(fe->state);
+        gboolean done = g_str_equal(fe->state, "read") &&
+                        ((prefix && bl_binlog_name_cmp(fe->name, prefix) < 0) || e->state == BL_STATE_IDLE ||
+                         e->state == BL_STATE_STOPPED);
+        f->state = g_strdup(done ? "applied" : fe->state);
         f->error = g_strdup(fe->error);
         g_ptr_array_add(s->files, f);
     }

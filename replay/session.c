@@ -476,7 +476,7 @@ gboolean bl_session_add_file(BlSession *s, const char *path, GError **error)
             ok = FALSE;
         }
     } else if (!f || !g_str_equal(f->state, "pending")) {
-        g_autoptr(BlSnapshot) snap = s->engine ? bl_engine_snapshot(s->engine) : NULL;
+        g_autoptr(BlSnapshot) snap = s->engine && s->started ? bl_engine_snapshot(s->engine) : NULL;
         if (snap && snap->file[0] && bl_binlog_name_cmp(name, snap->file) < 0) {
             msg = g_strdup_printf("%s sorts before the current position %s:%" G_GUINT64_FORMAT
                                   ": it was applied already (or belongs to an older history); not applied",
@@ -657,25 +657,30 @@ GPtrArray *bl_session_errors(BlSession *s)
     return a;
 }
 
-BlEngineState bl_session_wait(BlSession *s, gint64 timeout_us)
+gboolean bl_session_wait(BlSession *s, gint64 timeout_us, BlEngineState *state)
 {
     gint64 end = timeout_us < 0 ? G_MAXINT64 : g_get_monotonic_time() + timeout_us;
     g_mutex_lock(&s->lock);
     BlEngineState st;
+    gboolean reached = FALSE;
     for (;;) {
         g_autoptr(BlSnapshot) snap = snapshot_locked(s, FALSE);
         st = snap->state;
         gboolean busy = s->restarting || g_hash_table_size(s->receiving) > 0 || pending_locked(s);
-        if (s->shutting_down || (!busy && (st == BL_STATE_IDLE || st == BL_STATE_STOPPED || st == BL_STATE_FAILED)))
+        if (!busy && (st == BL_STATE_IDLE || st == BL_STATE_STOPPED || st == BL_STATE_FAILED)) {
+            reached = TRUE;
             break;
+        }
         gint64 now = g_get_monotonic_time();
-        if (now >= end)
+        if (s->shutting_down || now >= end)
             break;
         /* the engine's own changes do not signal `changed`: look again each tick */
         g_cond_wait_until(&s->changed, &s->lock, MIN(end, now + TICK_US));
     }
     g_mutex_unlock(&s->lock);
-    return st;
+    if (state)
+        *state = st;
+    return reached;
 }
 
 /* ---- control -------------------------------------------------------------------- */

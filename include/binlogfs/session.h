@@ -85,9 +85,10 @@ char *bl_session_start_at(BlSession *s);
 char *bl_session_stop_at(BlSession *s);
 
 /* Blocks until the state is IDLE (no file being received or waiting to
- * be handed over either), STOPPED or FAILED, or the session is shutting
- * down, or timeout_us passes (-1 = none). Returns the state. */
-BlEngineState bl_session_wait(BlSession *s, gint64 timeout_us);
+ * be handed over either), STOPPED or FAILED: returns TRUE with that state
+ * in *state. Returns FALSE, with the current state in *state, when
+ * timeout_us passes first (-1 = none) or the session is shutting down. */
+gboolean bl_session_wait(BlSession *s, gint64 timeout_us, BlEngineState *state);
 
 /* Stops: the transactions in flight commit or roll back, threads end.
  * bl_session_wait() callers return. Then frees. */
