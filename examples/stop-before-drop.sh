@@ -24,8 +24,13 @@ sql prod "CREATE DATABASE shop;
   CREATE TABLE shop.customers (id INT PRIMARY KEY, name VARCHAR(40));
   CREATE TABLE shop.orders (id INT AUTO_INCREMENT PRIMARY KEY, customer INT, amount DECIMAL(10,2));
   INSERT INTO shop.customers VALUES (1,'Ada'),(2,'Grace'),(3,'Edsger');"
+# mariadb-backup records where the backup ends in the binlogs
+# (FILE, POS, GTID); this cold copy writes the same file by hand
+sql prod "SHOW MASTER STATUS" | awk '{ printf "%s\t%s\t", $1, $2 }' >"$work/binlog_info"
+sql prod "SELECT @@gtid_binlog_pos" >>"$work/binlog_info"
 stop_server prod
 cp -a "$work/prod" "$work/backup"
+mv "$work/binlog_info" "$work/backup/mariadb_backup_binlog_info"
 start_server prod "$work/prod" "${prod_opts[@]}"
 
 say "2. The day: orders, a new customer, the accident, more orders"
@@ -43,8 +48,10 @@ say "3. Find the DROP in the binlogs"
 # transaction's start-end and GTID: the one holding the DROP is the stop point.
 drop_at=$("$BINLOGFS" inspect --events "${binlogs[@]}" | grep -i 'DROP TABLE' | head -n 1)
 echo "  $drop_at"
+# (grep without -q reads to the end: with pipefail, -q would make the
+# pipeline fail when inspect is cut off by SIGPIPE)
 drop_file=$(basename "$(for f in "${binlogs[@]}"; do
-    "$BINLOGFS" inspect --events "$f" | grep -qi 'DROP TABLE' && echo "$f"; done | head -n 1)")
+    "$BINLOGFS" inspect --events "$f" | grep -i 'DROP TABLE' >/dev/null && echo "$f"; done | head -n 1)")
 drop_off=${drop_at%% *}
 drop_gtid=$("$BINLOGFS" inspect --transactions "$work/binlog/$drop_file" |
     awk -v o="$drop_off" '{ split($1, r, "-"); if (r[1] <= o && o < r[2]) { print $2; exit } }')
@@ -52,12 +59,16 @@ echo "  the DROP is transaction $drop_gtid in $drop_file"
 
 say "4. Restore the backup, stop before the DROP"
 cp -a "$work/backup" "$work/restore"
-mount_binlogfs --datadir="$work/restore" --workers=4
+# --tmpdir: where the private server's socket goes (in a directory
+# binlogfs-server-XXXXXX), to look at the restored tables while it runs
+mkdir -p "$work/run"
+mount_binlogfs --datadir="$work/restore" --workers=4 --tmpdir="$work/run"
+cat "$work/backup/mariadb_backup_binlog_info" >"$work/mnt/control/start-at"  # where the backup ends
 echo "$drop_gtid" >"$work/mnt/control/stop-at"
 cp "${binlogs[@]}" "$work/mnt/binlogs/"
 echo "  cat wait -> $(cat "$work/mnt/wait")"
 cat "$work/mnt/progress" | sed 's/^/  /'
-sock="$work/spool/run/mysqld.sock"
+sock=$(echo "$work"/run/binlogfs-server-*/mysqld.sock)
 rsql() { mariadb --no-defaults --socket="$sock" -uroot -N -B -e "$1"; }
 echo "  customers on the restored server, just before the DROP:"
 rsql "SELECT id, name FROM shop.customers ORDER BY id" | sed 's/^/    /'
