@@ -350,6 +350,9 @@ static int run_mount(MountArgs *a, BlReplayOptions *o, const char *mp_arg, Mount
     if (!fs_spool_open(&m, &error))
         goto out;
     step = "cannot start the private server";
+    /* the private server's socket at a known place: SPOOL/run/mysqld.sock */
+    g_free(o->rundir_fixed);
+    o->rundir_fixed = g_build_filename(spool, "run", NULL);
     if (!bl_replay_options_start_server(o, &error))
         goto out;
     step = "cannot use the target";

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <glib/gstdio.h>
+
 #include "replay-options.h"
 
 static const char description[] =
@@ -144,6 +146,7 @@ void bl_replay_options_clear(BlReplayOptions *o)
         g_error_free(error);
     }
     g_free(o->datadir);
+    g_free(o->rundir_fixed);
     if (o->rewrites) {
         for (guint i = 0; i < o->rewrites->len; i++)
             bl_rewrite_clear(&g_array_index(o->rewrites, BlRewrite, i));
@@ -213,8 +216,25 @@ gboolean bl_replay_options_start_server(BlReplayOptions *o, GError **error)
 {
     if (!o->datadir || o->server)
         return TRUE;
-    o->rundir = g_build_filename(o->tmpdir ? o->tmpdir : g_get_tmp_dir(), "binlogfs-server-XXXXXX", NULL);
-    if (!g_mkdtemp(o->rundir)) {
+    /* a unix socket path must fit sockaddr_un.sun_path (108 bytes) */
+    if (o->rundir_fixed && strlen(o->rundir_fixed) + sizeof "/mysqld.sock" > 108) {
+        g_warning("%s is too long a path for the server's socket; its run directory is a temporary one",
+                  o->rundir_fixed);
+        g_clear_pointer(&o->rundir_fixed, g_free);
+    }
+    if (o->rundir_fixed) {
+        o->rundir = g_strdup(o->rundir_fixed);
+        if (g_mkdir_with_parents(o->rundir, 0700) != 0 || g_chmod(o->rundir, 0700) != 0) {
+            int e = errno;
+            g_set_error(error, BL_ERROR, BL_ERROR_IO, "%s: cannot make a directory for the server: %s",
+                        o->rundir, g_strerror(e));
+            g_clear_pointer(&o->rundir, g_free);
+            return FALSE;
+        }
+    } else {
+        o->rundir = g_build_filename(o->tmpdir ? o->tmpdir : g_get_tmp_dir(), "binlogfs-server-XXXXXX", NULL);
+    }
+    if (!o->rundir_fixed && !g_mkdtemp(o->rundir)) {
         int e = errno;
         g_set_error(error, BL_ERROR, BL_ERROR_IO, "%s: cannot make a directory for the server: %s",
                     o->rundir, g_strerror(e));

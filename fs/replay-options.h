@@ -27,6 +27,10 @@ typedef struct {
     char *datadir;      /* --datadir: absolute, NULL when a server is given */
     BlServer *server;   /* the private server while it runs */
     char *rundir;       /* its run directory (made and removed by us) */
+    char *rundir_fixed; /* if set before starting the server: use this run
+                           directory (made if missing, mode 0700) instead of
+                           a temporary one, so its socket has a known path
+                           (the mount uses SPOOL/run) */
 } BlReplayOptions;
 
 /* Parses argv (removing what it recognises). Returns -1 when the caller
