@@ -59,10 +59,8 @@ prod_state=$(states prod)
 stop_server prod
 cp -a "$work/backup" "$work/restore"
 # --datadir: binlogfs runs a private mariadbd on the restored data directory
-# (unix socket only) and shuts it down cleanly at unmount. Its socket is in
-# a directory binlogfs-server-XXXXXX under --tmpdir (default $TMPDIR).
-mkdir -p "$work/run"
-mount_binlogfs --datadir="$work/restore" --workers="$WORKERS" --tmpdir="$work/run"
+# (unix socket SPOOL/run/mysqld.sock only) and shuts it down cleanly at unmount.
+mount_binlogfs --datadir="$work/restore" --workers="$WORKERS"
 echo "mounted on $work/mnt:"
 ls -l "$work/mnt" "$work/mnt/control" | sed 's/^/  /'
 
@@ -84,7 +82,7 @@ if [ "$state" != idle ]; then
 fi
 
 say "6. Check: every table of the restored server against production"
-sock=$(echo "$work"/run/binlogfs-server-*/mysqld.sock)
+sock="$work/spool/run/mysqld.sock"
 restore_state=$(for t in $(mariadb --no-defaults --socket="$sock" -uroot -N -B -e \
         "SELECT CONCAT(table_schema,'.',table_name) FROM information_schema.tables
          WHERE table_schema='sbtest' ORDER BY 1"); do

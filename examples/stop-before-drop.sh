@@ -59,16 +59,15 @@ echo "  the DROP is transaction $drop_gtid in $drop_file"
 
 say "4. Restore the backup, stop before the DROP"
 cp -a "$work/backup" "$work/restore"
-# --tmpdir: where the private server's socket goes (in a directory
-# binlogfs-server-XXXXXX), to look at the restored tables while it runs
-mkdir -p "$work/run"
-mount_binlogfs --datadir="$work/restore" --workers=4 --tmpdir="$work/run"
+# the private server's socket is SPOOL/run/mysqld.sock: the restored tables
+# can be looked at while it runs
+mount_binlogfs --datadir="$work/restore" --workers=4
 cat "$work/backup/mariadb_backup_binlog_info" >"$work/mnt/control/start-at"  # where the backup ends
 echo "$drop_gtid" >"$work/mnt/control/stop-at"
 cp "${binlogs[@]}" "$work/mnt/binlogs/"
 echo "  cat wait -> $(cat "$work/mnt/wait")"
 cat "$work/mnt/progress" | sed 's/^/  /'
-sock=$(echo "$work"/run/binlogfs-server-*/mysqld.sock)
+sock="$work/spool/run/mysqld.sock"
 rsql() { mariadb --no-defaults --socket="$sock" -uroot -N -B -e "$1"; }
 echo "  customers on the restored server, just before the DROP:"
 rsql "SELECT id, name FROM shop.customers ORDER BY id" | sed 's/^/    /'
