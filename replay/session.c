@@ -777,8 +777,11 @@ static gboolean set_spec(BlSession *s, const char *what, const char *text, gbool
         s->cfg.start_at = spec;
     else
         s->cfg.stop_at = spec;
-    if (backup_info && spec.kind == BL_SPEC_POSITION)
-        s->has_position = TRUE;
+    /* a FILE:POS start point is a position; another one (or none) is not:
+     * hand_over looks again whether replay has one of its own, and until
+     * then files wait for the copies to settle */
+    if (backup_info)
+        s->has_position = spec.kind == BL_SPEC_POSITION;
     save_locked(s);
     gboolean restart = s->started;
     g_mutex_unlock(&s->lock);
