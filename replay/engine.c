@@ -234,7 +234,8 @@ BlSnapshot *bl_engine_snapshot(BlEngine *e)
 {
     BlSnapshot *s = g_new0(BlSnapshot, 1);
     /* a file read to its end is applied once the committed prefix is past
-     * it (order.lock is never held with e->lock: read it first) */
+     * it, or once nothing is left to commit (idle, stopped, or waiting for
+     * the next file) (order.lock is never held with e->lock: read it first) */
     g_mutex_lock(&e->order.lock);
     g_autofree char *prefix = g_strdup(e->order.prefix_file);
     g_mutex_unlock(&e->order.lock);
@@ -271,7 +272,7 @@ BlSnapshot *bl_engine_snapshot(BlEngine *e)
         f->size = fe->size;
         gboolean done = g_str_equal(fe->state, "read") &&
                         ((prefix && bl_binlog_name_cmp(fe->name, prefix) < 0) || e->state == BL_STATE_IDLE ||
-                         e->state == BL_STATE_STOPPED);
+                         e->state == BL_STATE_STOPPED || e->state == BL_STATE_WAITING);
         f->state = g_strdup(done ? "applied" : fe->state);
         f->error = g_strdup(fe->error);
         g_ptr_array_add(s->files, f);
