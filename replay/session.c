@@ -37,7 +37,7 @@ typedef struct {
     char *name;
     char *path;
     guint64 size;
-    gint64 mtime;
+    gint64 mtime_ns;   /* st_mtim: two copies within one second differ */
     const char *state; /* "pending" (not handed over), "given", "rejected" */
     char *error;
 } SFile;
@@ -83,6 +83,11 @@ static gint sfile_cmp(gconstpointer a, gconstpointer b)
 {
     const SFile *x = *(SFile *const *)a, *y = *(SFile *const *)b;
     return bl_binlog_name_cmp(x->name, y->name);
+}
+
+static gint64 mtime_ns(const GStatBuf *st)
+{
+    return (gint64)st->st_mtim.tv_sec * G_GINT64_CONSTANT(1000000000) + st->st_mtim.tv_nsec;
 }
 
 static SFile *find_file_locked(BlSession *s, const char *name)
@@ -467,10 +472,18 @@ gboolean bl_session_add_file(BlSession *s, const char *path, GError **error)
         ok = FALSE;
     } else if (f && g_str_equal(f->state, "given")) {
         const char *es = engine_file_state_locked(s, name);
-        gboolean same = f->size == (guint64)st.st_size && f->mtime == (gint64)st.st_mtime;
-        if (es && (g_str_equal(es, "failed") || g_str_equal(es, "stopped") || g_str_equal(es, "reading") ||
-                   g_str_equal(es, "read")) && !same)
+        gboolean same = f->size == (guint64)st.st_size && f->mtime_ns == mtime_ns(&st);
+        g_autoptr(BlSnapshot) snap = es && g_str_equal(es, "applied") ? bl_engine_snapshot(s->engine) : NULL;
+        if (es && g_str_equal(es, "failed"))
+            restart = TRUE; /* copied again after a failure (cp -p keeps size and time): try it again */
+        else if (es && (g_str_equal(es, "stopped") || g_str_equal(es, "reading") || g_str_equal(es, "read")) &&
+                 !same)
             restart = TRUE; /* a new copy of a file replay read: carry on from the progress rows */
+        else if (snap && !same && (!snap->file[0] || bl_binlog_name_cmp(name, snap->file) >= 0))
+            /* applied to its end, but it is where replay stands (the last file,
+             * without a Rotate: the source's active binlog copied again with
+             * more in it, or a copy cut at a transaction's end): the same */
+            restart = TRUE;
         else if (es && g_str_equal(es, "applied") && !same) {
             msg = g_strdup_printf("%s was applied already; its new content is not replayed", name);
             ok = FALSE;
@@ -504,7 +517,7 @@ gboolean bl_session_add_file(BlSession *s, const char *path, GError **error)
     g_free(f->path);
     f->path = g_strdup(path);
     f->size = (guint64)st.st_size;
-    f->mtime = (gint64)st.st_mtime;
+    f->mtime_ns = mtime_ns(&st);
     g_free(f->error);
     f->error = g_strdup(msg);
     g_ptr_array_sort(s->files, sfile_cmp);
