@@ -796,8 +796,10 @@ static gboolean feed_file(Feeder *f, FileEntry *fe, gboolean *stopped, GError **
     }
     BlTrx *open_trx = bl_trx_builder_finish(f->builder);
     if (open_trx) {
-        g_message("%s: ends inside a transaction (from %" G_GUINT64_FORMAT ") that never committed; "
-                  "it is not applied", fe->name, open_trx->start_pos);
+        /* after a read error the transaction is cut by it, not uncommitted */
+        if (ok && !*error && !*stopped && !g_atomic_int_get(&f->e->shutting_down))
+            g_message("%s: ends inside a transaction (from %" G_GUINT64_FORMAT ") that never committed; "
+                      "it is not applied", fe->name, open_trx->start_pos);
         bl_trx_free(open_trx);
     }
     drop_job(f);
