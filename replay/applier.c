@@ -12,10 +12,16 @@
  * progress row to learn whether the commit happened, else run again), or
  * fatal (reported to the scheduler with file:pos, GTID, error and
  * statement).
- * Invariants: a job commits only when order.committed == seq - 1, and
- * order.committed moves only here; jobs that cannot be rolled back
- * (DDL, non-transactional, XA, ROLLBACK-terminated) start only at their
- * turn.
+ * A batch (job.h; targets without a binlog) is sent the same way as one
+ * transaction and commits at the strict turn of its first job; when it
+ * fails in any way its jobs run again one by one, so that failures and
+ * retries stay those of single jobs.
+ * A job whose first statement was logged without a default database
+ * starts on a session that has none (leave_db).
+ * Invariants: a job commits only at its commit slot (order.committed ==
+ * seq - 1 with the default window of 1), and order.committed moves only
+ * here; jobs that cannot be rolled back (DDL, non-transactional, XA,
+ * ROLLBACK-terminated) start only at their turn.
  */
 #include <stdio.h>
 #include <string.h>
@@ -891,10 +897,16 @@ static Job *apply_batch(Applier *a, Job *first, char **failure)
         bl_conn_query(a->conn, "ROLLBACK", 8, NULL);
     }
     if (done) {
-        for (Job *j = first; j; j = j->batch_next)
+        gsize bytes = 0;
+        for (Job *j = first; j; j = j->batch_next) {
             bl_engine_committed(e, j);
+            bytes += j->bytes;
+            j->bytes = 0;
+        }
         bl_applier_wake(e);
         a->prev_seq = last->seq;
+        /* at once: the feeder, waiting for memory, wakes once, not per job */
+        bl_engine_release_bytes(e, bytes);
     } else {
         g_debug("worker %u: batch %s:%" G_GUINT64_FORMAT "..%" G_GUINT64_FORMAT " applied one by one after: %s",
                 a->index, first->file, first->start_pos, last->start_pos, error ? error->message : "abort");

@@ -223,8 +223,12 @@ gpointer bl_scheduler_main(gpointer data)
     g_queue_init(&s.pending);
     s.pins = g_hash_table_new(g_direct_hash, g_direct_equal);
     for (;;) {
-        Msg *m = g_async_queue_timeout_pop(e->sched_inbox, 200 * 1000);
-        if (m) {
+        /* the messages waiting (a bounded number: the feeder may keep
+         * sending), then one decision: a batch's commits arrive as one
+         * message per job */
+        guint n = 0;
+        for (Msg *m = g_async_queue_timeout_pop(e->sched_inbox, 200 * 1000); m;
+             m = ++n < 256 ? g_async_queue_try_pop(e->sched_inbox) : NULL) {
             handle(&s, m);
             g_free(m->error);
             g_free(m);
