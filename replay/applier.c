@@ -34,6 +34,9 @@
 
 #define MAX_RETRIES 10
 #define BINLOG_STMT_MAX (4u << 20)
+/* Memory of committed jobs is given back in chunks of this size, or when
+ * the applier has nothing queued. */
+#define RELEASE_CHUNK (256u << 10)
 
 /* Each statement of a batch, for telling which one failed. */
 typedef enum {
@@ -76,6 +79,7 @@ struct Applier {
     gboolean target_binlog; /* the target logs what we apply (@@log_bin) */
     gboolean no_db_refused; /* leaving the database with temporary tables
                                needs sql_log_bin=0, which was refused */
+    gsize unreleased;       /* bytes of committed jobs not yet released */
 };
 
 static gboolean bl_applier_init_session(Applier *a, GError **error);
@@ -952,15 +956,24 @@ static gpointer applier_main(gpointer data)
         }
         char *failure = NULL;
         gboolean ok = apply(a, j, &failure);
-        bl_engine_release(a->e, j);
         if (ok) {
+            /* released in chunks: every release wakes the feeder */
+            a->unreleased += j->bytes;
+            j->bytes = 0;
+            if (a->unreleased >= RELEASE_CHUNK || g_async_queue_length(a->inbox) <= 0) {
+                bl_engine_release_bytes(a->e, a->unreleased);
+                a->unreleased = 0;
+            }
             bl_sched_send(a->e, MSG_DONE, NULL, a->index, NULL);
             bl_job_free(j);
         } else {
+            bl_engine_release(a->e, j);
             bl_sched_send(a->e, MSG_FAILED, j, a->index, failure);
             g_free(failure);
         }
     }
+    if (a->unreleased)
+        bl_engine_release_bytes(a->e, a->unreleased);
     mysql_thread_end();
     return NULL;
 }

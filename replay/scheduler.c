@@ -4,9 +4,14 @@
  * DESIGN: jobs arrive from the feeder in seq order and wait in `pending`.
  * The head may start when every job it depends on has committed
  * (dep <= committed) and an applier is free (for a pinned job — temporary
- * tables — the applier that owns its source thread). Jobs start in seq
- * order; they commit in seq order too (the appliers wait for their turn on
+ * tables — the applier that owns its source thread); when none is free,
+ * it is queued behind the running job that will be done first (at most
+ * one job waits so per applier), so appliers go from one job to the next
+ * without a round trip through this thread. Jobs start in seq order;
+ * they commit in seq order too (the appliers wait for their turn on
  * BlOrder), so the target always holds a prefix of the source's history.
+ * (The earliest job not committed is always the one its applier runs, so
+ * queueing never blocks the commit order.)
  * Where the target keeps no binlog, an applier is given a batch: the head
  * and the consecutive jobs after it that are ready by the time the batch
  * runs them (job.h), committed as one target transaction; one message
@@ -19,10 +24,15 @@
 #include "applier.h"
 #include "engine-private.h"
 
+/* Units (jobs or batches) an applier holds at once: the one it runs and
+ * the next, so that it starts the next without waiting for this thread. */
+#define QUEUE_DEPTH 2
+
 typedef struct {
     BlEngine *e;
     GQueue pending;            /* Job*, seq order */
-    gboolean busy[BL_MAX_WORKERS];
+    guint load[BL_MAX_WORKERS];  /* units given to each applier, not done */
+    guint64 last_seq[BL_MAX_WORKERS]; /* the last job given to each */
     guint in_flight;
     GHashTable *pins;          /* source thread id -> applier index + 1 */
     gboolean feed_ended;
@@ -75,17 +85,24 @@ static int pick_applier(Sched *s, Job *j)
         gpointer v = g_hash_table_lookup(s->pins, GUINT_TO_POINTER(j->pin_thread));
         if (v) {
             guint i = GPOINTER_TO_UINT(v) - 1;
-            return s->busy[i] ? -1 : (int)i;
+            return s->load[i] ? -1 : (int)i;
         }
     }
     for (guint i = 0; i < wanted; i++) {
-        if (e->appliers[i] && !s->busy[i]) {
+        if (e->appliers[i] && !s->load[i]) {
             if (j->pinned)
                 g_hash_table_insert(s->pins, GUINT_TO_POINTER(j->pin_thread), GUINT_TO_POINTER(i + 1));
             return (int)i;
         }
     }
-    return -1;
+    if (j->pinned)
+        return -1;
+    /* none idle: queue it behind the job that will be done first */
+    int best = -1;
+    for (guint i = 0; i < wanted; i++)
+        if (e->appliers[i] && s->load[i] < QUEUE_DEPTH && (best < 0 || s->last_seq[i] < s->last_seq[best]))
+            best = (int)i;
+    return best;
 }
 
 /* Appends to `first` (just taken from pending) the pending jobs that may
@@ -135,7 +152,8 @@ static void dispatch(Sched *s)
             break;
         g_queue_pop_head(&s->pending);
         take_batch(s, j, bl_applier_batch_max(e->appliers[i]), c);
-        s->busy[i] = TRUE;
+        s->load[i]++;
+        s->last_seq[i] = j->seq;
         s->in_flight++;
         bl_applier_push(e->appliers[i], j);
     }
@@ -185,11 +203,11 @@ static void handle(Sched *s, Msg *m)
         g_queue_push_tail(&s->pending, m->job);
         break;
     case MSG_DONE:
-        s->busy[m->worker] = FALSE;
+        s->load[m->worker]--;
         s->in_flight--;
         break;
     case MSG_FAILED:
-        s->busy[m->worker] = FALSE;
+        s->load[m->worker]--;
         s->in_flight--;
         if (m->error) {
             s->failed = TRUE;
