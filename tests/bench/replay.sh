@@ -33,6 +33,7 @@
 #               essential-durable: one profile)
 #   rest        the other relay configurations and binlogfs 2
 #   extra       binlogfs with BENCH_EXTRA_WORKERS, both profiles
+#   runs        the runs listed in BENCH_RUNS (see runs() below)
 #   bigtrx      once: one ~1.1 GiB transaction (LONGBLOB, 1100 rows of
 #               1 MiB) replayed with --memory-limit=64: peak RSS (goal
 #               < 256 MiB) and checksum equality
@@ -182,6 +183,8 @@ run_one() {
     binlogfs)
         workers=$3 bopts=$(profile_binlogfs_opts "$profile")
         if [[ $workers == */* ]]; then
+            # this window, not the profile's
+            bopts=$(sed -E 's/(^| )--commit-window=[0-9]+//g; s/^ +//' <<<"$bopts")
             bopts="--commit-window=${workers#*/}${bopts:+ $bopts}"
             workers=${workers%/*}
         fi
@@ -475,6 +478,15 @@ essential_durable() {
     run_one durable binlogfs 4
     run_one durable binlogfs 16
 }
+# BENCH_RUNS="PROFILE:METHOD[:ARG...] ...": exactly these runs, in order
+# (e.g. durable:relay:16:optimistic durable:binlogfs:32/32 relaxed:pipe).
+runs() {
+    local r
+    for r in ${BENCH_RUNS:-}; do
+        # shellcheck disable=SC2086 # the fields are the arguments
+        run_one ${r//:/ }
+    done
+}
 extra() {
     local p w
     for p in relaxed durable; do
@@ -504,14 +516,14 @@ for phase in $phases; do
         ;;
     essential-relaxed) essential_relaxed ;;
     essential-durable) essential_durable ;;
-    rest | bigtrx | extra) "$phase" ;;
+    rest | bigtrx | extra | runs) "$phase" ;;
     all)
         essential_relaxed
         bigtrx
         essential_durable
         rest
         ;;
-    *) bench_die "unknown phase $phase (all, essential, essential-relaxed, essential-durable, bigtrx, rest, extra)" ;;
+    *) bench_die "unknown phase $phase (all, essential, essential-relaxed, essential-durable, bigtrx, rest, extra, runs)" ;;
     esac
 done
 write_tables
