@@ -175,6 +175,16 @@ gboolean bl_engine_add_file(BlEngine *e, const char *path, GError **error)
         g_ptr_array_sort(e->files, cmp_files);
         if (!before)
             e->bytes_total += fe->size;
+        if (!before && e->feeder_waiting) {
+            /* the feeder looks at it before the state can say idle (or
+             * waiting) again: until then replay is running, so that a
+             * `wait` right after a file was handed over does not return
+             * the idle of before it (the feeder sets it back when the
+             * file is not the one it waits for) */
+            e->feeder_waiting = FALSE;
+            if (e->state == BL_STATE_IDLE || e->state == BL_STATE_WAITING)
+                e->state = BL_STATE_RUNNING;
+        }
         g_cond_broadcast(&e->feeder_cond);
     }
     g_mutex_unlock(&e->lock);
