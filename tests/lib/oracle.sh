@@ -52,7 +52,10 @@ backup_datadir() {
 pipe_apply() {
     local name=$1
     shift
-    mariadb-binlog --no-defaults "$@" |
+    # LOAD DATA events: mariadb-binlog writes each file's data to a temporary
+    # file (SQL_LOAD_MB-*), by default in /tmp where nothing removes them.
+    mkdir -p "$TEST_TMP/$name/load"
+    mariadb-binlog --no-defaults "--local-load=$TEST_TMP/$name/load" "$@" |
         "$MARIADB_CLIENT" --no-defaults "--socket=$TEST_TMP/$name/sock" -uroot --local-infile=1 \
             --binary-mode
 }
