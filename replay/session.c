@@ -65,6 +65,8 @@ struct BlSession {
     gboolean started;
 
     GAsyncQueue *inbox;        /* CmdKind + 1 as pointers */
+    guint64 cmd_sent;          /* commands pushed (under lock) */
+    guint64 cmd_done;          /* of those, taken into effect */
     GThread *thread;
 };
 
@@ -142,9 +144,28 @@ static void on_engine_error(const char *line, gpointer data)
     g_mutex_unlock(&s->lock);
 }
 
-static void send(BlSession *s, CmdKind k)
+static guint64 send(BlSession *s, CmdKind k)
 {
+    g_mutex_lock(&s->lock);
+    guint64 seq = ++s->cmd_sent;
     g_async_queue_push(s->inbox, GUINT_TO_POINTER(k + 1));
+    g_mutex_unlock(&s->lock);
+    return seq;
+}
+
+/* Waits (at most CMD_WAIT_US) until command SEQ has taken effect, so that
+ * `echo skip > control/state; cat control/state` reads the new state, not
+ * the moment in between. A longer wait (an engine whose transaction in
+ * flight takes long to roll back) returns anyway: the command is queued. */
+#define CMD_WAIT_US (30 * G_TIME_SPAN_SECOND)
+static void wait_done(BlSession *s, guint64 seq)
+{
+    gint64 end = g_get_monotonic_time() + CMD_WAIT_US;
+    g_mutex_lock(&s->lock);
+    while (s->cmd_done < seq && !s->shutting_down)
+        if (!g_cond_wait_until(&s->changed, &s->lock, end))
+            break;
+    g_mutex_unlock(&s->lock);
 }
 
 /* ---- persisted settings ----------------------------------------------------- */
@@ -401,6 +422,11 @@ static gpointer session_main(gpointer data)
     BlSession *s = data;
     for (;;) {
         gpointer m = g_async_queue_timeout_pop(s->inbox, TICK_US);
+        /* every command counted here is in the queue (pushed under the
+         * lock), so it is taken below or was taken by an earlier round */
+        g_mutex_lock(&s->lock);
+        guint64 seq = s->cmd_sent;
+        g_mutex_unlock(&s->lock);
         gboolean restart = FALSE, skip = FALSE, quit = FALSE;
         while (m) { /* take every queued command: restarts coalesce */
             CmdKind k = (CmdKind)(GPOINTER_TO_UINT(m) - 1);
@@ -417,6 +443,10 @@ static gpointer session_main(gpointer data)
             retire_engine(s);
             start_engine(s);
         }
+        g_mutex_lock(&s->lock);
+        s->cmd_done = seq;
+        g_cond_broadcast(&s->changed);
+        g_mutex_unlock(&s->lock);
         hand_over(s);
     }
     return NULL;
@@ -745,7 +775,7 @@ gboolean bl_session_command(BlSession *s, const char *word, GError **error)
             return refuse(s, error, "skip: the end of the transaction %s at %s:%" G_GUINT64_FORMAT
                                     " is not known (the file ends inside it); it cannot be skipped",
                           snap->held_gtid, snap->held_file, snap->held_start);
-        send(s, CMD_SKIP);
+        wait_done(s, send(s, CMD_SKIP));
         return TRUE;
     }
     if (g_str_equal(word, "retry")) {
@@ -755,7 +785,7 @@ gboolean bl_session_command(BlSession *s, const char *word, GError **error)
         s->paused = FALSE;
         g_mutex_unlock(&s->lock);
         g_message("retry (on request): replay restarts from the progress rows");
-        send(s, CMD_RESTART);
+        wait_done(s, send(s, CMD_RESTART));
         return TRUE;
     }
     return refuse(s, error, "control/state: '%s' is not a command; write pause, resume, skip or retry", word);
@@ -801,7 +831,7 @@ static gboolean set_spec(BlSession *s, const char *what, const char *text, gbool
     g_message("%s: %s (on request)%s", what, spec.kind ? spec.text : "(none)",
               restart ? "; replay restarts from the progress rows with it" : "");
     if (restart)
-        send(s, CMD_RESTART);
+        wait_done(s, send(s, CMD_RESTART));
     return TRUE;
 }
 
