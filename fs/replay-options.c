@@ -38,6 +38,7 @@ int bl_replay_options_parse(BlReplayOptions *o, int *argc, char ***argv, const c
     memset(o, 0, sizeof *o);
     g_strlcpy(o->command, (*argv)[0], sizeof o->command);
     o->workers = -1; /* not given */
+    o->batch = -1;
     GOptionEntry entries[] = {
         { "workers", 'w', 0, G_OPTION_ARG_INT, &o->workers, "Parallel connections, 1..256 (default 8)", "N" },
         { "start-at", 0, 0, G_OPTION_ARG_STRING, &o->start_at, "First transaction to apply", "SPEC" },
@@ -48,6 +49,7 @@ int bl_replay_options_parse(BlReplayOptions *o, int *argc, char ***argv, const c
         { "progress-table", 0, 0, G_OPTION_ARG_STRING, &o->progress_table, "Where progress is kept (default binlogfs.progress)", "DB.TABLE" },
         { "tmpdir", 0, 0, G_OPTION_ARG_FILENAME, &o->tmpdir, "Directory for LOAD DATA files (default $TMPDIR)", "DIR" },
         { "commit-window", 0, 0, G_OPTION_ARG_INT, &o->commit_window, "COMMITs in flight at once (default 1: the source's commit order at every moment; more lets a durable target group its log flushes)", "N" },
+        { "batch", 0, 0, G_OPTION_ARG_INT, &o->batch, "Source transactions committed as one target transaction, 1..256 (default 64; only when the target keeps no binlog; 1: never)", "N" },
         { "memory-limit", 0, 0, G_OPTION_ARG_INT, &o->memory_mib, "MiB of transactions held in memory (default 64); larger transactions are streamed", "MIB" },
         { "quiet", 'q', 0, G_OPTION_ARG_NONE, &o->quiet, "No progress bar, no summary", NULL },
         { NULL },
@@ -99,6 +101,13 @@ int bl_replay_options_parse(BlReplayOptions *o, int *argc, char ***argv, const c
         goto usage;
     }
     o->config.commit_window = (guint)o->commit_window;
+    if (o->batch == -1)
+        o->batch = 0; /* the engine's default */
+    else if (o->batch < 1 || o->batch > BL_BATCH_MAX) {
+        g_set_error(&error, BL_ERROR, BL_ERROR_INVALID, "--batch must be between 1 and %d", BL_BATCH_MAX);
+        goto usage;
+    }
+    o->config.batch = (guint)o->batch;
     if (o->memory_mib < 0 || o->memory_mib > 1 << 20) {
         g_set_error(&error, BL_ERROR, BL_ERROR_INVALID, "--memory-limit must be between 16 and 1048576 MiB");
         goto usage;

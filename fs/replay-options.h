@@ -17,6 +17,7 @@ typedef struct {
     gint workers;
     gint memory_mib;
     gint commit_window;
+    gint batch;
     char *start_at, *stop_at, *exclude_gtids, *database, *progress_table, *tmpdir;
     char **rewrite_db;
     gboolean quiet;

@@ -934,7 +934,9 @@ static Job *apply_batch(Applier *a, Job *first, char **failure)
 
 guint bl_applier_batch_max(const Applier *a)
 {
-    return a->target_binlog ? 1 : BL_BATCH_MAX_JOBS;
+    if (a->target_binlog)
+        return 1;
+    return a->e->cfg.batch ? MIN(a->e->cfg.batch, BL_BATCH_MAX) : BL_BATCH_DEFAULT;
 }
 
 static gpointer applier_main(gpointer data)

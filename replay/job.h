@@ -96,7 +96,6 @@ struct Job {
  * target without a binlog: there are no GTIDs to keep apart). Only plain
  * row transactions take part: not streamed, no barrier, no DDL, XA,
  * non-transactional table, temporary table, ROLLBACK or abort. */
-#define BL_BATCH_MAX_JOBS 64
 #define BL_BATCH_MAX_BYTES (1u << 20)
 gboolean bl_job_batchable(const Job *j);
 

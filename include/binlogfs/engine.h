@@ -16,6 +16,8 @@
 G_BEGIN_DECLS
 
 #define BL_MAX_WORKERS 256
+#define BL_BATCH_DEFAULT 64
+#define BL_BATCH_MAX 256
 
 typedef struct {
     BlTarget target;            /* borrowed for the engine's lifetime */
@@ -34,6 +36,10 @@ typedef struct {
                                    (transactions then become visible in
                                    source order only up to N at a time; resume
                                    stays exact) */
+    guint batch;                /* source transactions committed as one target
+                                   transaction at most (only on a target that
+                                   keeps no binlog); 0 = default
+                                   (BL_BATCH_DEFAULT), 1 = no batches */
     /* called (from any engine thread, without engine locks held) with
      * each error line as added to the errors ("YYYY-MM-DD HH:MM:SS msg");
      * may be NULL */
