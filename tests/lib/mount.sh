@@ -161,7 +161,8 @@ mount_kill() {
     local name=$1 pid mnt
     pid=$(mount_pid "$name")
     mnt=$(mount_dir "$name")
-    [ -z "$pid" ] || kill -9 "$pid" 2>/dev/null
+    # the shell's "Killed" notice of the reaped job goes nowhere
+    [ -z "$pid" ] || { kill -9 "$pid" && wait "$pid"; } 2>/dev/null
     _mount_reap "$name" 10
     if [ -n "$mnt" ] && mounted "$mnt"; then
         fusermount3 -u -z "$mnt" 2>/dev/null
