@@ -356,6 +356,23 @@ static void render_tail(Applier *a, Job *j, const char *wm_file, guint64 wm_pos)
     }
 }
 
+/* Sets the session's isolation level for the next transaction when it is
+ * not that already: once per session, not once per transaction. */
+static void render_isolation(Applier *a, BlIsolation want)
+{
+    if (a->session.isolation == want)
+        return;
+    GString *b = a->body;
+    if (want == BL_ISO_READ_COMMITTED)
+        g_string_append(b, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED;\n");
+    else if (a->e->target_is_mariadb)
+        g_string_append(b, "SET @@session.tx_isolation=@@global.tx_isolation;\n");
+    else
+        g_string_append(b, "SET @@session.transaction_isolation=@@global.transaction_isolation;\n");
+    mark(a->marks, b->len, STMT_OURS);
+    a->session.isolation = want;
+}
+
 static void render_body(Applier *a, Job *j)
 {
     BlEngine *e = a->e;
@@ -371,11 +388,11 @@ static void render_body(Applier *a, Job *j)
                                g->domain_id, g->server_id, g->seq_no);
         mark(a->marks, b->len, STMT_OURS);
     }
+    /* every job sets it: a DDL or non-transactional statement after a row
+     * transaction must not run at READ COMMITTED (statement logging) */
+    render_isolation(a, is_txn(j) && j->kind_hint == BL_TRX_ROWS && !j->streaming ? BL_ISO_READ_COMMITTED
+                                                                                   : BL_ISO_DEFAULT);
     if (is_txn(j)) {
-        if (j->kind_hint == BL_TRX_ROWS && !j->streaming) {
-            g_string_append(b, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED;\n");
-            mark(a->marks, b->len, STMT_OURS);
-        }
         /* not BEGIN: under sql_mode=ORACLE it opens a PL/SQL block */
         g_string_append(b, "START TRANSACTION;\n");
         mark(a->marks, b->len, STMT_OURS);
@@ -454,6 +471,9 @@ static RunResult classify(Applier *a, GError *error)
 {
     if (!error)
         return RUN_OK;
+    /* a statement before the isolation setting may have failed: set it
+     * again on the next attempt */
+    a->session.isolation = BL_ISO_UNKNOWN;
     switch (bl_server_classify(bl_conn_errno(a->conn))) {
     case BL_SERVER_RETRY: return RUN_RETRY;
     case BL_SERVER_CONFLICT: return RUN_CONFLICT;
@@ -829,8 +849,7 @@ static RunResult run_batch(Applier *a, Job *first, Job *last, const Job *before_
     body_reset(a);
     if (bl_render_fde(b, &a->session, first->fde))
         mark(a->marks, b->len, STMT_FDE);
-    g_string_append(b, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED;\n");
-    mark(a->marks, b->len, STMT_OURS);
+    render_isolation(a, BL_ISO_READ_COMMITTED);
     g_string_append(b, "START TRANSACTION;\n");
     mark(a->marks, b->len, STMT_OURS);
     g_byte_array_set_size(a->rows, 0);

@@ -13,11 +13,21 @@ typedef enum {
 } BlDbState;
 
 /* What one connection's session has been told so far. */
+/* The isolation level a session runs transactions at: row transactions at
+ * READ COMMITTED (no gap locks between parallel appliers), everything else
+ * at the server's default, as the pipe would. */
+typedef enum {
+    BL_ISO_UNKNOWN = 0, /* after a (re)connect or reset: set before use */
+    BL_ISO_DEFAULT,     /* @@global's */
+    BL_ISO_READ_COMMITTED,
+} BlIsolation;
+
 typedef struct {
     gboolean valid;   /* ctx holds what the session has (but ctx.db: db) */
     BlDbState db;
     QueryCtx ctx;
     GBytes *fde;      /* the FDE sent with BINLOG, NULL before */
+    BlIsolation isolation; /* the session's transaction isolation */
     GByteArray *open_maps; /* Table_maps of the SQL statement whose rows
                               events are being sent (see bl_render_rows) */
 } BlSession;
