@@ -17,6 +17,7 @@
 #define G_LOG_DOMAIN "binlogfs-mount"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -302,6 +303,48 @@ static int fuse_run(struct fuse *f)
 
 /* ---- the command ---- */
 
+/* A signal during the set-up (the private server starting, the session,
+ * the mount): noted, and the set-up stops at its next step and tears down
+ * what it built, the private server included. (Once mounted, FUSE's own
+ * handlers end the loop.) */
+static volatile sig_atomic_t setup_signal;
+
+static void on_setup_signal(int sig)
+{
+    setup_signal = sig;
+}
+
+/* on: our handler, the dispositions found kept; off: those put back (before
+ * the FUSE loop, whose handlers go only where the disposition is the
+ * default: an ignored SIGINT, as in a background job, stays ignored) */
+static void catch_setup_signals(gboolean on)
+{
+    static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+    static struct sigaction old[G_N_ELEMENTS(sigs)];
+    static gboolean caught;
+    if (on == caught)
+        return;
+    for (guint i = 0; i < G_N_ELEMENTS(sigs); i++) {
+        if (on) {
+            struct sigaction sa = { .sa_handler = on_setup_signal, .sa_flags = SA_RESTART };
+            sigemptyset(&sa.sa_mask);
+            sigaction(sigs[i], &sa, &old[i]);
+        } else {
+            sigaction(sigs[i], &old[i], NULL);
+        }
+    }
+    caught = on;
+}
+
+static gboolean interrupted(GError **error)
+{
+    if (!setup_signal)
+        return FALSE;
+    g_set_error(error, BL_ERROR, BL_ERROR_INVALID, "interrupted by signal %d (%s)", (int)setup_signal,
+                g_strsignal(setup_signal));
+    return TRUE;
+}
+
 static void fail_msg(const char *what, GError *error, gboolean daemon)
 {
     if (daemon)
@@ -349,16 +392,17 @@ static int run_mount(MountArgs *a, BlReplayOptions *o, const char *mp_arg, Mount
     }
     if (!fs_spool_open(&m, &error))
         goto out;
+    catch_setup_signals(TRUE);
     step = "cannot start the private server";
     /* the private server's socket at a known place: SPOOL/run/mysqld.sock */
     g_free(o->rundir_fixed);
     o->rundir_fixed = g_build_filename(spool, "run", NULL);
-    if (!bl_replay_options_start_server(o, &error))
+    if (!bl_replay_options_start_server(o, &error) || interrupted(&error))
         goto out;
     step = "cannot use the target";
     target = bl_target_describe(&o->config.target);
     m.session = bl_session_new(&o->config, state_path, &error);
-    if (!m.session)
+    if (!m.session || interrupted(&error))
         goto out;
     fs_spool_hand_over_existing(&m);
     clock_gettime(CLOCK_REALTIME, &m.mounted_at);
@@ -367,6 +411,8 @@ static int run_mount(MountArgs *a, BlReplayOptions *o, const char *mp_arg, Mount
     if (!(f = fuse_setup(&m, a, mountpoint, &error)))
         goto out;
     mounted = TRUE;
+    if (interrupted(&error))
+        goto out;
     if (fuse_daemonize(a->foreground) != 0) {
         g_set_error(&error, BL_ERROR, BL_ERROR_IO, "cannot daemonize");
         goto out;
@@ -378,7 +424,10 @@ static int run_mount(MountArgs *a, BlReplayOptions *o, const char *mp_arg, Mount
     g_message("mounted on %s; spool %s; target %s%s%s", mountpoint, spool, target,
               o->datadir ? ", private server on " : "", o->datadir ? o->datadir : "");
     step = "cannot start replay";
-    if (!bl_session_start(m.session, &error))
+    if (!bl_session_start(m.session, &error) || interrupted(&error))
+        goto out;
+    catch_setup_signals(FALSE);
+    if (interrupted(&error)) /* one that came in between */
         goto out;
     int loop = fuse_run(f);
     if (loop < 0)
@@ -408,6 +457,7 @@ out:
     }
     if (status == 0)
         g_message("unmounted %s", mountpoint);
+    catch_setup_signals(FALSE);
     if (lock_fd >= 0)
         close(lock_fd);
     if (logfile) {

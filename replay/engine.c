@@ -201,7 +201,9 @@ gboolean bl_engine_start(BlEngine *e, GError **error)
         return FALSE;
     e->started_us = g_get_monotonic_time();
     e->rate_t = e->started_us;
-    e->state = BL_STATE_RUNNING;
+    /* the scheduler's first update says idle, waiting...; paused already
+     * (bl_engine_pause before the start) is paused from the start */
+    e->state = e->paused ? BL_STATE_PAUSED : BL_STATE_RUNNING;
     e->started = TRUE;
     e->scheduler = g_thread_new("scheduler", bl_scheduler_main, e);
     e->feeder = g_thread_new("feeder", bl_feeder_main, e);

@@ -57,7 +57,8 @@ static gboolean check_not_in_use(const char *datadir, GError **error)
         g_strchomp(comm);
         g_set_error(error, BL_ERROR, BL_ERROR_INVALID,
                     "%s is in use by a running server (%s, pid %d, holds the lock on %s): "
-                    "stop it first", datadir, comm, (int)pid, files[i]);
+                    "stop it first (kill -TERM %d shuts a mariadbd down cleanly)", datadir, comm, (int)pid,
+                    files[i], (int)pid);
         return FALSE;
     }
     return TRUE;

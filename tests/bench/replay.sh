@@ -235,6 +235,8 @@ run_one() {
 
     local sock=$TGT/run/mysqld.sock
     bench_log "$profile / $label: applying"
+    local srv0
+    srv0=$(server_cpu)
     t0=$(now_ns)
     case $method in
     pipe)
@@ -281,6 +283,12 @@ run_one() {
         ;;
     esac
     secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')
+    # the target server's CPU seconds over the apply: with the client's,
+    # where the two cores went (the relay applier is all server)
+    local srv1
+    srv1=$(server_cpu)
+    [ -n "$srv0" ] && [ -n "$srv1" ] &&
+        note+="server CPU $(awk -v a="$srv0" -v b="$srv1" 'BEGIN { printf "%.1f", b - a }') s; "
     rss=$(tail -1 "$RES/rss-client" 2>/dev/null | awk '$1 ~ /^[0-9]+$/ { print $1 }')
     rss=${rss:--}
     # CPU seconds (user+sys) of the client processes: on 2 cores the client
@@ -480,6 +488,13 @@ essential_durable() {
 }
 # BENCH_RUNS="PROFILE:METHOD[:ARG...] ...": exactly these runs, in order
 # (e.g. durable:relay:16:optimistic durable:binlogfs:32/32 relaxed:pipe).
+# server_cpu: the target server's user+system CPU seconds so far
+server_cpu() {
+    local pid
+    pid=$(cat "$TGT/run/mariadbd.pid" 2>/dev/null) || return 0
+    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$pid/stat" 2>/dev/null
+}
+
 runs() {
     local r
     for r in ${BENCH_RUNS:-}; do

@@ -79,8 +79,9 @@ control/workers -rw-r--r--
 binlogs drwxr-x---
 control dr-xr-xr-x" "modes: status files read-only, control files read-write, binlogs/ a directory"
 is "$(cat "$mnt/control/workers")" 4 "control/workers reads the -o workers=4 setting"
+# (state reads running while replay starts: connections, the target's keys)
+is "$(timeout 20 cat "$mnt/wait")" idle "wait returns idle when there is nothing to do"
 is "$(cat "$mnt/control/state")" idle "an empty workspace is idle"
-is "$(timeout 20 cat "$mnt/wait")" idle "wait returns idle at once when there is nothing to do"
 nok "status files cannot be written" bash -c "echo x > '$mnt/status'"
 nok "nothing can be created at the root" touch "$mnt/newfile"
 

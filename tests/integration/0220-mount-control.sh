@@ -203,6 +203,8 @@ conns() { server_sql tgt "SELECT COUNT(*) FROM information_schema.processlist WH
 conns_at_least() { [ "$(conns)" -ge "$1" ]; }
 
 # ==== 1. every control file on an empty workspace ====
+# (state reads running while replay starts: `wait` returns once started)
+is "$(timeout 20 cat "$mnt/wait")" idle "wait: an empty workspace ends its start idle"
 is "$(state)" idle "control/state: an empty workspace is idle"
 json_ok idle
 refused state dance "control/state: 'dance' is not a command"

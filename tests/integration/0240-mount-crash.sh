@@ -14,7 +14,9 @@
 #     state of), and leaves that server alone; once it is stopped (SIGTERM:
 #     a clean shutdown), the remount resumes and ends idle, the unmount
 #     shuts the private server down cleanly, and the data directory starts
-#     as a normal server (no crash recovery) with every table equal.
+#     as a normal server (no crash recovery) with every table equal. A
+#     SIGINT while a mount's private server starts stops the set-up and
+#     leaves no process on the data directory.
 # The workload is sysbench oltp_write_only (several binlog files, a few
 # seconds of replay); the reference is the source itself.
 set -u
@@ -162,8 +164,8 @@ out=$("$BINLOGFS" mount -f --spool="$spool3" --datadir="$datadir" "$mnt" 2>&1)
 rc=$?
 note "the remount says: $out"
 is "$rc" 1 "a remount on that data directory refuses: exit 1"
-like "$out" "$datadir is in use by a running server \(mariadbd, pid $orphan," \
-    "... the message names the data directory, the server and its pid"
+like "$out" "$datadir is in use by a running server \(mariadbd, pid $orphan,.*kill -TERM $orphan" \
+    "... the message names the data directory, the server and its pid, and how to stop it"
 nok "... nothing is mounted" mounted "$mnt"
 ok "... and the orphaned server is left alone: it still answers" \
     "$MARIADB_CLIENT" --no-defaults --socket="$spool3/run/mysqld.sock" -uroot -e "SELECT 1"
@@ -175,6 +177,53 @@ for ((i = 0; i < 600; i++)); do
 done
 ok "SIGTERM stops the orphaned server" sh -c "! kill -0 $orphan 2>/dev/null"
 like "$(tail -n 5 "$spool3/run/error.log" 2>/dev/null)" 'Shutdown complete' "... cleanly (Shutdown complete)"
+
+# SIGTERM while the private server starts (a Ctrl-C's SIGINT is ignored
+# in a background job): the set-up stops and takes down what it built, the
+# server included; if it comes once mounted, the unmount does the same
+# (a spool of its own, empty: replay's progress stays as the kill left it)
+"$BINLOGFS" mount -f --spool="$TEST_TMP/spool4" --datadir="$datadir" "$mnt" >"$TEST_TMP/sigint.out" 2>&1 &
+mpid=$!
+# the private server's process (the mount's own command line names the
+# data directory too)
+server_up() {
+    local p
+    for p in $(datadir_pids "$datadir"); do
+        [ "$(cat "/proc/$p/comm" 2>/dev/null)" = mariadbd ] && return 0
+    done
+    return 1
+}
+# SPOOL/run is made as the private server's start begins (signals are
+# caught from just before)
+for ((i = 0; i < 1500; i++)); do
+    [ -d "$TEST_TMP/spool4/run" ] && break
+    sleep 0.01
+done
+ok "a mount with --datadir begins to start its private server" test -d "$TEST_TMP/spool4/run"
+kill -TERM $mpid
+for ((i = 0; i < 600; i++)); do
+    kill -0 $mpid 2>/dev/null || break
+    sleep 0.1
+done
+if kill -0 $mpid 2>/dev/null; then
+    diag "the mount did not exit within 60 s of SIGTERM: killed"
+    fusermount3 -u -z "$mnt" 2>/dev/null
+    { kill -9 $mpid && wait $mpid; } 2>/dev/null
+fi
+wait $mpid
+rc=$?
+out=$(cat "$TEST_TMP/sigint.out")
+note "the mount said: $out"
+if [[ $out == *"interrupted by signal 15"* ]]; then
+    is "$rc" 1 "SIGTERM during the set-up: the mount exits 1, saying it was interrupted"
+else
+    like "$out" "signal 15 .* received" "SIGTERM once mounted (the set-up was quicker): the mount says so"
+    is "$rc" 0 "... and exits 0 after the unmount"
+fi
+like "$out" "the private server on $datadir stopped cleanly" "... the private server is stopped cleanly" ||
+    diag "$out"
+is "$(datadir_pids "$datadir")" "" "... no process is left on the data directory"
+nok "... nothing is mounted" mounted "$mnt"
 
 mount_start d2 "$mnt" "$spool3" --datadir="$datadir"
 check $? "then the remount starts (a new private server)"
