@@ -48,7 +48,7 @@ int bl_replay_options_parse(BlReplayOptions *o, int *argc, char ***argv, const c
         { "exclude-gtids", 0, 0, G_OPTION_ARG_STRING, &o->exclude_gtids, "Do not apply these transactions", "SET" },
         { "progress-table", 0, 0, G_OPTION_ARG_STRING, &o->progress_table, "Where progress is kept (default binlogfs.progress)", "DB.TABLE" },
         { "tmpdir", 0, 0, G_OPTION_ARG_FILENAME, &o->tmpdir, "Directory for LOAD DATA files (default $TMPDIR)", "DIR" },
-        { "commit-window", 0, 0, G_OPTION_ARG_INT, &o->commit_window, "COMMITs in flight at once (default 1: the source's commit order at every moment; more lets a durable target group its log flushes)", "N" },
+        { "commit-window", 0, 0, G_OPTION_ARG_INT, &o->commit_window, "COMMITs in flight at once (default 1: the source's commit order at every moment; more lets a durable target group its log flushes, and a target's binlog then holds GTIDs out of order by less than N)", "N" },
         { "batch", 0, 0, G_OPTION_ARG_INT, &o->batch, "Source transactions committed as one target transaction, 1..256 (default 64; only when the target keeps no binlog; 1: never)", "N" },
         { "memory-limit", 0, 0, G_OPTION_ARG_INT, &o->memory_mib, "MiB of transactions held in memory (default 64); larger transactions are streamed", "MIB" },
         { "quiet", 'q', 0, G_OPTION_ARG_NONE, &o->quiet, "No progress bar, no summary", NULL },
