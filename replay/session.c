@@ -443,10 +443,14 @@ static gpointer session_main(gpointer data)
             retire_engine(s);
             start_engine(s);
         }
-        g_mutex_lock(&s->lock);
-        s->cmd_done = seq;
-        g_cond_broadcast(&s->changed);
-        g_mutex_unlock(&s->lock);
+        if (seq) { /* a command was counted: its writer waits on `changed` */
+            g_mutex_lock(&s->lock);
+            if (s->cmd_done != seq) {
+                s->cmd_done = seq;
+                g_cond_broadcast(&s->changed);
+            }
+            g_mutex_unlock(&s->lock);
+        }
         hand_over(s);
     }
     return NULL;
