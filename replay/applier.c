@@ -2,8 +2,9 @@
  *
  * DESIGN: an applier takes a job from its inbox, sends its statements in
  * one multi-statement round trip, waits for its turn (every earlier job
- * committed), then sends the progress-row update and COMMIT; when its turn
- * has already come, body and commit go in the same round trip. Failures:
+ * committed, or with a commit window its slot: commit_slot_locked), then
+ * sends the progress-row update and COMMIT; when its turn has already
+ * come, body and commit go in the same round trip. Failures:
  * the one classification table (conn.c) says retry (deadlock, lock wait:
  * roll back and run again; the oldest job also makes later jobs waiting
  * for their turn roll back, since they may hold what it waits for),
@@ -34,6 +35,8 @@
 
 #define MAX_RETRIES 10
 #define BINLOG_STMT_MAX (4u << 20)
+/* a batch is cut after the statement that takes it to this size */
+#define BATCH_TEXT_MAX (4u << 20)
 /* Memory of committed jobs is given back in chunks of this size, or when
  * the applier has nothing queued. */
 #define RELEASE_CHUNK (256u << 10)
@@ -63,6 +66,7 @@ struct Applier {
     BlSession session;
     GString *body, *tail;
     GArray *ends;   /* batch boundaries in body (see bl_render_rows) */
+    GArray *flagless; /* scratch for expect_stmts */
     GArray *marks, *tail_marks; /* StmtMark of each statement of body, tail */
     GArray *tmp;    /* scratch offsets */
     GByteArray *rows; /* a batch's row events, concatenated */
@@ -97,16 +101,20 @@ static gboolean at_turn(BlEngine *e, guint64 seq)
 }
 
 /* May job `seq` send its COMMIT now? With a window of 1, when every
- * earlier job has committed. With a window of N, when every earlier job
- * has sent its COMMIT, at most N are in flight, and this applier's
- * previous job is inside the committed prefix (so each progress row
- * holds at most one transaction beyond the watermark: resume stays
- * exact). Caller holds order.lock. */
+ * earlier job has committed. With a window of N, when it is among the N
+ * jobs after the committed prefix and this applier's previous job is
+ * inside that prefix (so each progress row holds at most one transaction
+ * beyond the watermark: resume stays exact). Earlier jobs need not have
+ * sent their COMMIT: a job whose slot is open when its body is ready
+ * sends body and COMMIT in one round trip. Commits may then reach the
+ * server in any order within the window, so a target's binlog holds each
+ * GTID at most N-1 places away from its source position. Caller holds
+ * order.lock. */
 static gboolean commit_slot_locked(const BlOrder *o, guint64 seq, guint64 prev)
 {
     if (o->window <= 1)
         return o->committed + 1 == seq;
-    return o->commit_sent + 1 >= seq && seq - o->committed <= o->window && prev <= o->committed;
+    return seq - o->committed <= o->window && prev <= o->committed;
 }
 
 /* Waiting for the commit order. DESIGN: each applier waits on its own
@@ -188,17 +196,6 @@ static gboolean wait_commit_slot(Applier *a, guint64 seq, guint64 gen0, gboolean
     }
     g_mutex_unlock(&o->lock);
     return ok;
-}
-
-/* The batch holding this job's COMMIT reached the server: the next job
- * may send its own. */
-static void commit_sent(BlEngine *e, guint64 seq)
-{
-    g_mutex_lock(&e->order.lock);
-    if (e->order.commit_sent < seq)
-        e->order.commit_sent = seq;
-    wake_locked(e);
-    g_mutex_unlock(&e->order.lock);
 }
 
 /* Job j committed (or, passed: its turn passed without a commit). */
@@ -322,10 +319,28 @@ static void note_failure(Applier *a, const GString *buf, const GArray *marks, gs
     }
 }
 
+/* Tells the connection what the batch buf[start..end) holds: its
+ * statements (marks) and which are BINLOG statements of row events. */
+static void expect_stmts(Applier *a, const GArray *marks, gsize start, gsize end)
+{
+    guint n = 0;
+    g_array_set_size(a->flagless, 0);
+    for (guint i = 0; i < marks->len; i++) {
+        const StmtMark *m = &g_array_index(marks, StmtMark, i);
+        if (m->end <= start || m->end > end)
+            continue;
+        if (m->kind == STMT_ROWS)
+            g_array_append_val(a->flagless, n);
+        n++;
+    }
+    bl_conn_expect(a->conn, n, a->flagless);
+}
+
 /* Runs buf[start..end) as one batch; on failure, notes the statement. */
 static gboolean query_batch(Applier *a, const GString *buf, const GArray *marks, gsize start, gsize end,
                             GError **error)
 {
+    expect_stmts(a, marks, start, end);
     if (bl_conn_query(a->conn, buf->str + start, end - start, error))
         return TRUE;
     note_failure(a, buf, marks, start);
@@ -502,15 +517,19 @@ static void trace(const Applier *a, const char *sql, gsize len)
     g_mutex_unlock(&lock);
 }
 
-/* Sends the body batch by batch (a BINLOG of rows events ends a batch),
- * with `tail` (holding the COMMIT of job `seq`) appended to the last
- * batch when given. */
-static gboolean send_body(Applier *a, const GString *tail, guint64 seq, GError **error)
+/* Sends the body in as few batches as the server takes: a batch is cut
+ * after a BINLOG statement once it holds BATCH_TEXT_MAX bytes, so a
+ * batch stays far below max_allowed_packet (16 MiB by default) whatever
+ * the transaction's size. `tail` (progress row and COMMIT), when
+ * given, joins the last batch. */
+static gboolean send_body(Applier *a, const GString *tail, GError **error)
 {
     gsize start = 0;
     for (guint i = 0; i <= a->ends->len; i++) {
-        gsize end = i < a->ends->len ? g_array_index(a->ends, gsize, i) : a->body->len;
         gboolean last = i == a->ends->len;
+        gsize end = last ? a->body->len : g_array_index(a->ends, gsize, i);
+        if (!last && end - start < BATCH_TEXT_MAX)
+            continue;
         if (last && tail) {
             gsize base = a->body->len;
             for (guint k = 0; k < a->tail_marks->len; k++) {
@@ -520,9 +539,9 @@ static gboolean send_body(Applier *a, const GString *tail, guint64 seq, GError *
             g_string_append_len(a->body, tail->str, (gssize)tail->len);
             end = a->body->len;
             trace(a, a->body->str + start, end - start);
+            expect_stmts(a, a->marks, start, end);
             if (!bl_conn_send(a->conn, a->body->str + start, end - start, error))
                 return FALSE;
-            commit_sent(a->e, seq);
             if (bl_conn_finish(a->conn, error))
                 return TRUE;
             note_failure(a, a->body, a->marks, start);
@@ -559,11 +578,11 @@ static RunResult run_once(Applier *a, Job *j, gboolean serial, gboolean *committ
         /* its turn has come already: body and commit in one go */
         render_tail(a, j, wm_file, wm_pos);
         *committing = TRUE;
-        if (!send_body(a, a->tail, j->seq, error))
+        if (!send_body(a, a->tail, error))
             return classify(a, *error);
         return RUN_OK;
     }
-    if (!send_body(a, NULL, 0, error))
+    if (!send_body(a, NULL, error))
         return classify(a, *error);
     if (!wait_commit_slot(a, j->seq, gen, TRUE, TRUE, &wm_file, &wm_pos)) {
         bl_conn_query(a->conn, "ROLLBACK", 8, NULL);
@@ -573,7 +592,6 @@ static RunResult run_once(Applier *a, Job *j, gboolean serial, gboolean *committ
     *committing = TRUE;
     if (!bl_conn_send(a->conn, a->tail->str, a->tail->len, error))
         return classify(a, *error);
-    commit_sent(e, j->seq);
     if (!bl_conn_finish(a->conn, error)) {
         note_failure(a, a->tail, a->tail_marks, 0);
         return classify(a, *error);
@@ -614,7 +632,7 @@ static gboolean apply_streamed(Applier *a, Job *j, char **failure)
     gboolean ok = !needs_no_db(a, j) || leave_db(a, &error);
     if (ok) {
         render_body(a, j);
-        ok = send_body(a, NULL, 0, &error);
+        ok = send_body(a, NULL, &error);
     }
     while (ok) {
         Part *p = g_async_queue_pop(j->stream);
@@ -626,7 +644,7 @@ static gboolean apply_streamed(Applier *a, Job *j, char **failure)
         }
         body_reset(a);
         render_part(a, p);
-        ok = send_body(a, NULL, 0, &error);
+        ok = send_body(a, NULL, &error);
         bl_engine_release_bytes(e, n);
         bl_part_free(p);
         if (!ok)
@@ -644,8 +662,7 @@ static gboolean apply_streamed(Applier *a, Job *j, char **failure)
         render_tail(a, j, wm_file, wm_pos);
         ok = bl_conn_send(a->conn, a->tail->str, a->tail->len, &error);
         if (ok)
-            commit_sent(e, j->seq);
-        if (ok && !bl_conn_finish(a->conn, &error)) {
+                if (ok && !bl_conn_finish(a->conn, &error)) {
             note_failure(a, a->tail, a->tail_marks, 0);
             ok = FALSE;
         }
@@ -862,7 +879,7 @@ static RunResult run_batch(Applier *a, Job *first, Job *last, const Job *before_
     bl_render_rows(b, a->ends, &a->session, a->rows->data, a->rows->len, BINLOG_STMT_MAX);
     for (guint i = n0; i < a->ends->len; i++)
         mark(a->marks, g_array_index(a->ends, gsize, i), STMT_ROWS);
-    if (!send_body(a, NULL, 0, error))
+    if (!send_body(a, NULL, error))
         return classify(a, *error);
     if (!wait_turn(a, first->seq, gen, TRUE)) {
         bl_conn_query(a->conn, "ROLLBACK", 8, NULL);
@@ -873,7 +890,6 @@ static RunResult run_batch(Applier *a, Job *first, Job *last, const Job *before_
     trace(a, a->tail->str, a->tail->len);
     if (!bl_conn_send(a->conn, a->tail->str, a->tail->len, error))
         return classify(a, *error);
-    commit_sent(e, last->seq);
     if (!bl_conn_finish(a->conn, error)) {
         note_failure(a, a->tail, a->tail_marks, 0);
         return classify(a, *error);
@@ -1042,6 +1058,7 @@ Applier *bl_applier_new(BlEngine *e, guint index, GError **error)
     a->body = g_string_sized_new(1 << 16);
     a->tail = g_string_sized_new(256);
     a->ends = g_array_new(FALSE, FALSE, sizeof(gsize));
+    a->flagless = g_array_new(FALSE, FALSE, sizeof(guint));
     a->marks = g_array_new(FALSE, FALSE, sizeof(StmtMark));
     a->tail_marks = g_array_new(FALSE, FALSE, sizeof(StmtMark));
     a->tmp = g_array_new(FALSE, FALSE, sizeof(gsize));
@@ -1074,6 +1091,7 @@ void bl_applier_stop(Applier *a)
     g_string_free(a->body, TRUE);
     g_string_free(a->tail, TRUE);
     g_array_unref(a->ends);
+    g_array_unref(a->flagless);
     g_array_unref(a->marks);
     g_array_unref(a->tail_marks);
     g_array_unref(a->tmp);

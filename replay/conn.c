@@ -62,6 +62,9 @@ struct BlConn {
     guint err;
     char sqlstate[SQLSTATE_LENGTH + 1];
     guint stmt;            /* index in the batch of the statement being read */
+    guint expect;          /* statements in the batch sent (0: unknown) */
+    GArray *flagless;      /* of them, those whose reply may lack the
+                              more-results flag (guint, ascending) */
     guint32 version;
     gboolean mariadb;      /* kept while closed: classifies the error that closed it */
 };
@@ -214,6 +217,7 @@ static void clear_error(BlConn *c)
 static void record_error(BlConn *c, MYSQL *m)
 {
     c->err = mysql_errno(m);
+    c->expect = 0;
     g_strlcpy(c->sqlstate, mysql_sqlstate(m), sizeof c->sqlstate);
 }
 
@@ -341,6 +345,7 @@ BlConn *bl_conn_open(const BlTarget *t, GError **error)
     BlConn *c = g_new0(BlConn, 1);
     bl_target_copy(&c->target, t);
     c->session = g_ptr_array_new_with_free_func(g_free);
+    c->flagless = g_array_new(FALSE, FALSE, sizeof(guint));
     clear_error(c);
     if (!connect_once(c, error)) {
         bl_conn_free(c);
@@ -356,6 +361,7 @@ void bl_conn_free(BlConn *c)
     close_handle(c);
     bl_target_clear(&c->target);
     g_ptr_array_unref(c->session);
+    g_array_unref(c->flagless);
     g_free(c->describe);
     g_free(c);
 }
@@ -422,6 +428,14 @@ gboolean bl_conn_reset_session(BlConn *c, GError **error)
 /* Reads every result of the statement just sent. With `value`, the first
  * column of the first row of the first result goes there (and *has_result
  * says whether that statement had a result set). */
+static gboolean flagless(const BlConn *c, guint stmt)
+{
+    for (guint i = 0; i < c->flagless->len; i++)
+        if (g_array_index(c->flagless, guint, i) == stmt)
+            return TRUE;
+    return FALSE;
+}
+
 static gboolean read_results(BlConn *c, char **value, gboolean *has_result, GError **error)
 {
     MYSQL *m = c->mysql;
@@ -445,6 +459,13 @@ static gboolean read_results(BlConn *c, char **value, gboolean *has_result, GErr
         /* 0: another result follows; -1: that was the last; >0: the next
          * statement of the batch failed (and the server ran none after). */
         int status = mysql_next_result(m);
+        if (status < 0 && c->stmt + 1 < c->expect && flagless(c, c->stmt)) {
+            /* MariaDB clears SERVER_MORE_RESULTS_EXIST in its reply to a
+             * BINLOG statement of row events, though it runs the rest of
+             * the batch: the statements counted tell that more follow */
+            m->server_status |= SERVER_MORE_RESULTS_EXIST;
+            status = mysql_next_result(m);
+        }
         if (status < 0)
             break;
         c->stmt++;
@@ -452,7 +473,16 @@ static gboolean read_results(BlConn *c, char **value, gboolean *has_result, GErr
             return fail_server(c, m, NULL, error);
     }
     clear_error(c);
+    c->expect = 0;
     return TRUE;
+}
+
+void bl_conn_expect(BlConn *c, guint n, const GArray *flagless)
+{
+    c->expect = n;
+    g_array_set_size(c->flagless, 0);
+    if (flagless)
+        g_array_append_vals(c->flagless, flagless->data, flagless->len);
 }
 
 gboolean bl_conn_query(BlConn *c, const char *sql, gsize len, GError **error)

@@ -57,6 +57,15 @@ gboolean bl_conn_query(BlConn *c, const char *sql, gsize len, GError **error);
  * (the caller may do something in between, e.g. let others know the
  * batch reached the server). Errors as bl_conn_query. */
 gboolean bl_conn_send(BlConn *c, const char *sql, gsize len, GError **error);
+
+/* The next batch sent (bl_conn_query or bl_conn_send) holds n statements,
+ * and `flagless` (guint indexes from 0, or NULL) lists those that are
+ * BINLOG statements of row events: MariaDB's reply to one lacks
+ * SERVER_MORE_RESULTS_EXIST though the server runs the rest of the batch,
+ * so after such a reply the replies go on while fewer than n were read.
+ * Anywhere else (and without this call) they end where the server's flag
+ * says; a failed statement ends them either way. */
+void bl_conn_expect(BlConn *c, guint n, const GArray *flagless);
 gboolean bl_conn_finish(BlConn *c, GError **error);
 gboolean bl_conn_query_value(BlConn *c, const char *sql, char **value, GError **error);
 

@@ -22,7 +22,6 @@ typedef struct {
     GMutex lock;
     GCond cond;
     guint64 committed;  /* every job with seq <= committed has committed (the prefix) */
-    guint64 commit_sent;/* every job with seq <= commit_sent has sent its COMMIT */
     guint window;       /* COMMITs that may be in flight at once (1 = strict order) */
     gboolean done[BL_ORDER_RING];    /* committed beyond the prefix, by seq % ring */
     char *done_file[BL_ORDER_RING];  /* ... and where each ends */

@@ -456,8 +456,6 @@ static void order_done_locked(BlOrder *o, const Job *j, gboolean moved)
     g_free(o->done_file[i]);
     o->done_file[i] = moved && j->trx ? g_strdup(j->file) : NULL;
     o->done_pos[i] = moved && j->trx ? j->trx->end_pos : 0;
-    if (o->commit_sent < j->seq)
-        o->commit_sent = j->seq;
     for (;;) {
         guint k = (o->committed + 1) % BL_ORDER_RING;
         if (!o->done[k])

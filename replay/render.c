@@ -70,10 +70,10 @@ gboolean bl_render_fde(GString *out, BlSession *s, GBytes *fde)
  * of events, cutting after a rows event.
  * Two server behaviours shape this (MariaDB 10.11, found by tests):
  *  - the reply to a BINLOG statement holding rows events has
- *    SERVER_MORE_RESULTS_EXISTS cleared, so the client would stop reading
- *    the replies of a multi-statement batch there and lose sync with the
- *    server: every such statement must end its batch (the offset after
- *    each one is appended to `ends`);
+ *    SERVER_MORE_RESULTS_EXISTS cleared, though the server runs the rest
+ *    of a multi-statement batch: the applier counts the statements it
+ *    sends and reads on (bl_conn_expect). The offset after each such
+ *    statement is appended to `ends`, where a large batch may be cut;
  *  - table maps do not outlive a BINLOG statement: rows events sent in a
  *    later statement than their Table_map are silently ignored. A
  *    statement that starts inside an SQL statement's events therefore

@@ -7,7 +7,9 @@
 #   file 3: a row-based INSERT INTO gone in the middle;
 #   file 4: a statement-based INSERT INTO dup (id 7) in the middle, then
 #     a statement-based transaction of three statements whose third
-#     inserts multi row 2;
+#     inserts multi row 2, then (binlog_format=MIXED) a transaction of a
+#     row-based INSERT INTO multi (id 3, UUID()) and a statement-based
+#     INSERT INTO multi (id 4) after it;
 #   the other transactions insert and update rows of app.t.
 # Cases:
 #   - the target lacks table app.gone (dropped before the replay): exit
@@ -24,6 +26,11 @@
 #     quotes the third statement of the transaction (the one the server
 #     refused), not its first; after deleting the row the same command
 #     ends equal to the full pipe;
+#   - the target already has multi row 4: the statement after the
+#     transaction's rows, sent in the same batch as its BINLOG statement
+#     (whose reply lacks the more-results flag), fails: exit status 1,
+#     1062, and the message quotes that statement, not the rows; after
+#     deleting the row the same command ends equal to the full pipe;
 #   - a gap (files 1, 2, 4: file 2 rotates to 3): non-zero exit status, the
 #     message names file 3, nothing of file 4 is applied; the same command
 #     with file 3 added ends equal to the pipe of files 1-4;
@@ -87,6 +94,9 @@ block() {
     echo "BEGIN; INSERT INTO multi VALUES (1, 'first of the transaction');"
     echo "UPDATE t SET v = v + 1 WHERE id = 90;"
     echo "INSERT INTO multi VALUES (2, 'third, the one that fails'); COMMIT;"
+    echo "SET SESSION binlog_format=MIXED;"
+    echo "BEGIN; INSERT INTO multi VALUES (3, UUID());"
+    echo "INSERT INTO multi VALUES (4, 'a statement after rows'); COMMIT;"
     echo "SET SESSION binlog_format=ROW;"
     block 105 120
     echo "FLUSH BINARY LOGS;"
@@ -234,6 +244,29 @@ server_sql tgt "DELETE FROM app.multi WHERE id = 2"
 replay tgt "${files[@]}"
 is "$RC" 0 "multi row 2 deleted: the same command exits 0" || diag "$ERR"
 is "$(table_states tgt)" "$full_state" "multi row 2 deleted: the rerun ends equal to the full pipe"
+
+# ---- a statement after rows in the same batch fails -------------------------------------------------
+read -r mfile mpos mgtid < <(trx_with "INSERT INTO multi VALUES (4,")
+[ -n "$mgtid" ] || bail_out "the mixed transaction is not found"
+fresh tgt
+server_sql tgt "INSERT INTO app.multi VALUES (4, 'on the target')"
+replay tgt "${files[@]}"
+is "$RC" 1 "statement after rows fails: exit status 1"
+has "$(basename "$mfile"):$mpos" "statement after rows fails: stderr names $(basename "$mfile"):$mpos"
+has 1062 "statement after rows fails: stderr names the server error code 1062"
+has "INSERT INTO multi VALUES (4, 'a statement after rows')" \
+    "statement after rows fails: stderr quotes the statement the server refused"
+if grep -qF "UUID()" <<<"$ERR"; then
+    fail "statement after rows fails: stderr does not quote the rows' statement" "stderr: $ERR"
+else
+    pass "statement after rows fails: stderr does not quote the rows' statement"
+fi
+is "$(server_sql tgt "SELECT COUNT(*) FROM app.multi WHERE id = 3")" 0 \
+    "statement after rows fails: the transaction's rows are rolled back"
+server_sql tgt "DELETE FROM app.multi WHERE id = 4"
+replay tgt "${files[@]}"
+is "$RC" 0 "multi row 4 deleted: the same command exits 0" || diag "$ERR"
+is "$(table_states tgt)" "$full_state" "multi row 4 deleted: the rerun ends equal to the full pipe"
 
 # ---- a gap in the file list ----------------------------------------------------------------------
 fresh ref
