@@ -26,18 +26,13 @@ server_sql src "CREATE DATABASE sbtest"
 "${sb[@]}" prepare >"$TEST_TMP/prepare.log" 2>&1 || bail_out "sysbench prepare failed"
 server_sql src "FLUSH BINARY LOGS"
 first=$(basename "$(server_binlogs src | tail -n 1)")
-server_stop src
-backup_datadir src backup
-server_start src "${src_opts[@]}" || bail_out "cannot restart the source"
+server_backup_restart src backup "${src_opts[@]}" || bail_out "cannot restart the source"
 "${sb[@]}" --events=6000 --time=0 run >"$TEST_TMP/run.log" 2>&1
 ok "sysbench run" test $? = 0
 server_sql src "FLUSH BINARY LOGS"
 src_state=$(table_states src)
 server_stop src
-files=()
-for f in $(server_binlogs src); do
-    [ "$(basename "$f")" \< "$first" ] || files+=("$f")
-done
+mapfile -t files < <(server_binlogs_from src "$first")
 ok "the workload spans several binlog files (${#files[@]})" test "${#files[@]}" -ge 3
 
 backup_datadir backup pipe

@@ -62,9 +62,7 @@ server_start src "${src_opts[@]}" || bail_out "cannot start the source"
     echo "CREATE TABLE appcopy.marks LIKE app.marks; INSERT INTO appcopy.marks SELECT * FROM app.marks;"
     echo "FLUSH BINARY LOGS;"
 } | server_sql_file src || bail_out "cannot create the backup's tables"
-server_stop src
-backup_datadir src backup
-server_start src "${src_opts[@]}" || bail_out "cannot restart the source"
+server_backup_restart src backup "${src_opts[@]}" || bail_out "cannot restart the source"
 first=$(basename "$(server_binlogs src | tail -n 1)")
 
 # ---- the workload -------------------------------------------------------------
@@ -117,10 +115,7 @@ stop_time=$((phase1_end + 1))
 src_state=$(table_states src)
 server_stop src
 
-files=()
-for f in $(server_binlogs src); do
-    [ "$(basename "$f")" \< "$first" ] || files+=("$f")
-done
+mapfile -t files < <(server_binlogs_from src "$first")
 ok "the workload spans 6 binlog files" test "${#files[@]}" -eq 6 || bail_out "unexpected binlog layout"
 f1=${files[0]} f2=${files[1]} f3=${files[2]} f4=${files[3]}
 b1=$(basename "$f1") b2=$(basename "$f2") b3=$(basename "$f3") b4=$(basename "$f4")

@@ -46,18 +46,13 @@ sb=(sysbench oltp_write_only --db-driver=mysql --mysql-socket="$(server_sock src
     --mysql-db=sbtest --tables=4 --table-size=2000 --threads=4 --rand-type=uniform)
 server_sql src "CREATE DATABASE sbtest"
 "${sb[@]}" prepare >"$TEST_TMP/prepare.log" 2>&1 || bail_out "sysbench prepare failed"
-server_stop src
-backup_datadir src backup
-server_start src "${src_opts[@]}" || bail_out "cannot restart the source"
+server_backup_restart src backup "${src_opts[@]}" || bail_out "cannot restart the source"
 first=$(basename "$(server_binlogs src | tail -n 1)")
 "${sb[@]}" --events=6000 --time=0 run >"$TEST_TMP/run.log" 2>&1 ||
     bail_out "sysbench run failed: $(tail -n 5 "$TEST_TMP/run.log")"
 server_sql src "FLUSH BINARY LOGS"
 server_stop src
-files=()
-for f in $(server_binlogs src); do
-    [ "$(basename "$f")" \< "$first" ] || files+=("$f")
-done
+mapfile -t files < <(server_binlogs_from src "$first")
 ok "the workload spans several binlog files (${#files[@]})" test "${#files[@]}" -ge 4
 
 # The last transaction: its file and where it ends.

@@ -25,17 +25,12 @@ server_sql src "CREATE DATABASE sbtest"
 "${sb[@]}" prepare >"$TEST_TMP/prepare.log" 2>&1 || bail_out "sysbench prepare failed"
 server_sql src "FLUSH BINARY LOGS"
 first=$(basename "$(server_binlogs src | tail -n 1)")
-server_stop src
-backup_datadir src backup
-server_start src "${src_opts[@]}" || bail_out "cannot restart the source"
+server_backup_restart src backup "${src_opts[@]}" || bail_out "cannot restart the source"
 "${sb[@]}" --events=8000 --time=0 run >"$TEST_TMP/run.log" 2>&1
 server_sql src "FLUSH BINARY LOGS"
 src_state=$(table_states src)
 server_stop src
-files=()
-for f in $(server_binlogs src); do
-    [ "$(basename "$f")" \< "$first" ] || files+=("$f")
-done
+mapfile -t files < <(server_binlogs_from src "$first")
 
 backup_datadir backup t
 server_start t || bail_out "cannot start the target"

@@ -61,9 +61,7 @@ server_start src "${src_opts[@]}" || bail_out "cannot start the source"
     echo "INSERT INTO app.dup VALUES (1, 'backup');"
     echo "CREATE TABLE app.multi (id INT PRIMARY KEY, v VARCHAR(64)) ENGINE=InnoDB;"
 } | server_sql_file src || bail_out "cannot create the backup's tables"
-server_stop src
-backup_datadir src backup
-server_start src "${src_opts[@]}" || bail_out "cannot restart the source"
+server_backup_restart src backup "${src_opts[@]}" || bail_out "cannot restart the source"
 first=$(basename "$(server_binlogs src | tail -n 1)")
 
 # block FROM TO: transactions on app.t
@@ -106,10 +104,7 @@ block() {
     echo "FLUSH BINARY LOGS;"
 } | server_sql_file src || bail_out "the workload failed"
 server_stop src
-files=()
-for f in $(server_binlogs src); do
-    [ "$(basename "$f")" \< "$first" ] || files+=("$f")
-done
+mapfile -t files < <(server_binlogs_from src "$first")
 ok "the workload spans 7 binlog files" test "${#files[@]}" -eq 7 || bail_out "unexpected binlog layout"
 names=()
 for f in "${files[@]}"; do names+=("$(basename "$f")"); done

@@ -29,9 +29,7 @@ server_sql src "CREATE DATABASE shop;
     INSERT INTO shop.items VALUES (1, 'one', 1), (2, 'two', 2);"
 server_sql src "FLUSH BINARY LOGS"
 first=$(basename "$(server_binlogs src | tail -n 1)")
-server_stop src
-backup_datadir src backup
-server_start src "${src_opts[@]}" || bail_out "cannot restart the source"
+server_backup_restart src backup "${src_opts[@]}" || bail_out "cannot restart the source"
 {
     for i in $(seq 3 400); do
         echo "INSERT INTO shop.items VALUES ($i, 'item $i', $i);"
@@ -46,10 +44,7 @@ server_start src "${src_opts[@]}" || bail_out "cannot restart the source"
 server_sql src "FLUSH BINARY LOGS"
 src_state=$(table_states src)
 server_stop src
-files=()
-for f in $(server_binlogs src); do
-    [ "$(basename "$f")" \< "$first" ] || files+=("$f")
-done
+mapfile -t files < <(server_binlogs_from src "$first")
 [ "${#files[@]}" -ge 4 ] || bail_out "expected several binlog files, got ${#files[@]}"
 half=$((${#files[@]} / 2))
 

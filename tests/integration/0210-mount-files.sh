@@ -40,9 +40,7 @@ server_sql src "CREATE DATABASE shop;
     USE shop; INSERT INTO shop.items SELECT seq, 0, NULL FROM seq_1_to_50;"
 server_sql src "FLUSH BINARY LOGS"
 first=$(basename "$(server_binlogs src | tail -n 1)")
-server_stop src
-backup_datadir src backup
-server_start src "${src_opts[@]}" || bail_out "cannot restart the source"
+server_backup_restart src backup "${src_opts[@]}" || bail_out "cannot restart the source"
 # 13 rounds of non-idempotent changes (qty = qty + 1, auto-increment
 # inserts, deletes), so that a transaction applied twice or missed shows,
 # each ending its file. Round 3 is larger and holds, half-way, a slow

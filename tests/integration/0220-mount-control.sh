@@ -63,9 +63,7 @@ server_start src "${src_opts[@]}" || bail_out "cannot start the source"
     echo "FLUSH BINARY LOGS;"
 } | server_sql_file src || bail_out "cannot create the backup's tables"
 first=$(basename "$(server_binlogs src | tail -n 1)")
-server_stop src
-backup_datadir src backup
-server_start src "${src_opts[@]}" || bail_out "cannot restart the source"
+server_backup_restart src backup "${src_opts[@]}" || bail_out "cannot restart the source"
 
 # block FROM TO: transactions FROM..TO-1
 block() {

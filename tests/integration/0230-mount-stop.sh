@@ -54,9 +54,7 @@ server_start src "${src_opts[@]}" || bail_out "cannot start the source"
     echo "INSERT INTO flags SELECT seq, 0 FROM seq_1_to_10;"
     echo "FLUSH BINARY LOGS;"
 } | server_sql_file src || bail_out "cannot create the backup's tables"
-server_stop src
-backup_datadir src backup
-server_start src "${src_opts[@]}" || bail_out "cannot restart the source"
+server_backup_restart src backup "${src_opts[@]}" || bail_out "cannot restart the source"
 first=$(basename "$(server_binlogs src | tail -n 1)")
 
 # block FROM TO: transactions FROM..TO-1 (a transfer follows a delete:
@@ -103,10 +101,7 @@ while [ "$(date +%s)" -lt $((phase1_end + 2)) ]; do sleep 0.1; done
 stop_dt=$(date -d "@$((phase1_end + 1))" '+%Y-%m-%dT%H:%M:%S')
 src_state=$(table_states src)
 server_stop src
-files=()
-for f in $(server_binlogs src); do
-    [ "$(basename "$f")" \< "$first" ] || files+=("$f")
-done
+mapfile -t files < <(server_binlogs_from src "$first")
 [ "${#files[@]}" = 5 ] || bail_out "expected 5 binlog files, got ${#files[@]}"
 
 # the special transactions: "FILE-INDEX START END GTID"

@@ -10,6 +10,9 @@
 #                            dump of the stored columns
 #   backup_datadir SRC DST   copy the stopped server SRC's data directory to
 #                            be the data directory of server DST (not started)
+#   server_backup_restart NAME BACKUP OPTS...
+#                            the moment of a backup: stop NAME, copy its data
+#                            directory as BACKUP, start NAME again with OPTS
 #   pipe_apply NAME FILES... the reference: mariadb-binlog FILES | mariadb
 
 table_states() {
@@ -47,6 +50,16 @@ backup_datadir() {
     cp -a "$TEST_TMP/$src/data" "$TEST_TMP/$dst/data"
     # the copy must not carry the source's binlogs or their index
     rm -f "$TEST_TMP/$dst/data/"*bin.[0-9]* "$TEST_TMP/$dst/data/"*bin.index
+}
+
+# server_backup_restart NAME BACKUP OPTS...: the moment of a backup: stops
+# server NAME, copies its datadir as BACKUP and starts NAME again with OPTS.
+server_backup_restart() {
+    local name=$1 backup=$2
+    shift 2
+    server_stop "$name"
+    backup_datadir "$name" "$backup"
+    server_start "$name" "$@"
 }
 
 pipe_apply() {

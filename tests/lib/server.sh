@@ -284,3 +284,12 @@ server_binlogs() {
         esac
     done <"$idx"
 }
+
+# server_binlogs_from NAME FIRST: NAME's binlog files whose names sort at or
+# after FIRST (the binlogs written since a backup), one path per line.
+server_binlogs_from() {
+    local f
+    server_binlogs "$1" | while IFS= read -r f; do
+        [ "$(basename "$f")" \< "$2" ] || echo "$f"
+    done
+}
