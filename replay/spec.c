@@ -1,12 +1,11 @@
-/* binlogfs — SPECs (start/stop points), binlog name order, GTID sets and
- * --rewrite-db, parsed from what the user typed or wrote to a control file.
+/* binlogfs — SPECs (start/stop points) and binlog name order, parsed from
+ * what the user typed or wrote to a control file; the lexers and messages
+ * shared with GTID sets (gtidset.c) and --rewrite-db (rewrite.c).
  *
  * DESIGN: the shape of a trimmed SPEC decides its kind before any value is
  * checked (date, then UUID prefix, then whitespace = backup info, then
  * D-S-N, then FILE:POS), so an out-of-range value is reported against the
- * form the user meant. A GTID set is a hash from (domain, server) or
- * (uuid, tag) to a sorted array of disjoint seq/gno ranges: membership is
- * one hash lookup and one binary search.
+ * form the user meant.
  * Invariant: parsers read only their NUL-terminated input and never abort
  * on it; they either fill the result and return TRUE, or leave it empty and
  * set BL_ERROR_INVALID with a one-line message quoting the input.
@@ -17,11 +16,11 @@
 #include <binlogfs/error.h>
 #include <binlogfs/spec.h>
 
+#include "spec-private.h"
+
 #define UUID_LEN 36
-#define TAG_MAX 32
 #define GNO_MAX ((guint64)G_MAXINT64)
 #define QUOTE_MAX 120
-#define TAG_FORM "expected a letter or '_' then up to 31 letters, digits or '_'"
 
 /* ---- messages ---------------------------------------------------------- */
 
@@ -49,8 +48,7 @@ static char *quote_input(const char *s)
 }
 
 /* Sets "'<text>' is not a valid <what>: <reason>" and returns FALSE. */
-G_GNUC_PRINTF(4, 5)
-static gboolean invalid(GError **error, const char *what, const char *text, const char *fmt, ...)
+gboolean bl_spec_invalid(GError **error, const char *what, const char *text, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -65,14 +63,14 @@ static gboolean invalid(GError **error, const char *what, const char *text, cons
 
 static gboolean generic(GError **error, const char *text, gboolean allow_backup_info)
 {
-    return invalid(error, "SPEC", text, "%s%s", EXPECTED_FORMS,
-                   allow_backup_info ? ", or a backup's binlog info" : "");
+    return bl_spec_invalid(error, "SPEC", text, "%s%s", EXPECTED_FORMS,
+                           allow_backup_info ? ", or a backup's binlog info" : "");
 }
 
 /* ---- small lexers ------------------------------------------------------- */
 
 /* n > 0 decimal digits exactly, without overflow. */
-static gboolean digits_u64(const char *s, gsize n, guint64 *out)
+gboolean bl_spec_digits_u64(const char *s, gsize n, guint64 *out)
 {
     guint64 v = 0;
     if (n == 0)
@@ -89,7 +87,7 @@ static gboolean digits_u64(const char *s, gsize n, guint64 *out)
     return TRUE;
 }
 
-static gboolean all_digits(const char *s, gsize n)
+gboolean bl_spec_all_digits(const char *s, gsize n)
 {
     if (n == 0)
         return FALSE;
@@ -113,7 +111,7 @@ static gboolean uuid_dash_at(gsize i)
 }
 
 /* Strictly 8-4-4-4-12 hex digits, either case. */
-static gboolean parse_uuid(const char *s, gsize n, guint8 uuid[16])
+gboolean bl_spec_parse_uuid(const char *s, gsize n, guint8 uuid[16])
 {
     int k = 0;
     if (n != UUID_LEN)
@@ -138,7 +136,7 @@ static gboolean parse_uuid(const char *s, gsize n, guint8 uuid[16])
 /* A first segment (before ':') meant as a UUID, so validated as one rather
  * than taken for a file name: 36 characters with the dashes of 8-4-4-4-12,
  * or 32 or more hex digits and dashes. */
-static gboolean uuid_like(const char *s, gsize n)
+gboolean bl_spec_uuid_like(const char *s, gsize n)
 {
     gboolean layout = n == UUID_LEN, hex = n >= 32, dash = FALSE;
     for (gsize i = 0; i < n; i++) {
@@ -153,9 +151,9 @@ static gboolean uuid_like(const char *s, gsize n)
 }
 
 /* [a-z_][a-z0-9_]{0,31}, case-insensitive; stored lower-case. */
-static gboolean parse_tag(const char *s, gsize n, char tag[TAG_MAX + 1])
+gboolean bl_spec_parse_tag(const char *s, gsize n, char tag[BL_SPEC_TAG_MAX + 1])
 {
-    if (n == 0 || n > TAG_MAX || !(g_ascii_isalpha(s[0]) || s[0] == '_'))
+    if (n == 0 || n > BL_SPEC_TAG_MAX || !(g_ascii_isalpha(s[0]) || s[0] == '_'))
         return FALSE;
     for (gsize i = 0; i < n; i++) {
         if (!(g_ascii_isalnum(s[i]) || s[i] == '_'))
@@ -280,17 +278,17 @@ static gboolean local_to_utc(const char *text, gint64 wall, gint64 *utc, GError 
     if (n_found == 0) {
         format_offset(a, sizeof a, offset_at(tz, wall - 2 * 86400));
         format_offset(b, sizeof b, offset_at(tz, wall + 2 * 86400));
-        ok = invalid(error, "SPEC", text,
-                     "this time does not exist in the local time zone (%s), skipped at a "
-                     "daylight-saving change; add the offset meant (%s or %s)",
-                     zone, a, b);
+        ok = bl_spec_invalid(error, "SPEC", text,
+                             "this time does not exist in the local time zone (%s), skipped at a "
+                             "daylight-saving change; add the offset meant (%s or %s)",
+                             zone, a, b);
     } else if (n_found > 1) {
         format_offset(a, sizeof a, found_off[0]);
         format_offset(b, sizeof b, found_off[1]);
-        ok = invalid(error, "SPEC", text,
-                     "this time occurs twice in the local time zone (%s), at a daylight-saving "
-                     "change; add the offset meant (%s or %s)",
-                     zone, a, b);
+        ok = bl_spec_invalid(error, "SPEC", text,
+                             "this time occurs twice in the local time zone (%s), at a daylight-saving "
+                             "change; add the offset meant (%s or %s)",
+                             zone, a, b);
     } else {
         *utc = found[0];
     }
@@ -305,40 +303,40 @@ static gboolean parse_time(const char *text, BlSpec *out, GError **error)
     gint64 year = (p[0] - '0') * 1000 + (p[1] - '0') * 100 + (p[2] - '0') * 10 + (p[3] - '0');
     p += 5;
     if (count_digits(p) != 2 || p[2] != '-' || !two_digits(p, &mon))
-        return invalid(error, "SPEC", text, "the month must have two digits (YYYY-MM-DD HH:MM:SS)");
+        return bl_spec_invalid(error, "SPEC", text, "the month must have two digits (YYYY-MM-DD HH:MM:SS)");
     p += 3;
     if (count_digits(p) != 2 || !two_digits(p, &day))
-        return invalid(error, "SPEC", text, "the day must have two digits (YYYY-MM-DD HH:MM:SS)");
+        return bl_spec_invalid(error, "SPEC", text, "the day must have two digits (YYYY-MM-DD HH:MM:SS)");
     p += 2;
     if (year == 0)
-        return invalid(error, "SPEC", text, "year 0000 out of range (0001..9999)");
+        return bl_spec_invalid(error, "SPEC", text, "year 0000 out of range (0001..9999)");
     if (mon < 1 || mon > 12)
-        return invalid(error, "SPEC", text, "month %02d out of range (01..12)", mon);
+        return bl_spec_invalid(error, "SPEC", text, "month %02d out of range (01..12)", mon);
     if (day < 1 || day > days_in_month(year, mon))
-        return invalid(error, "SPEC", text,
-                       "day %02d out of range for %04" G_GINT64_FORMAT "-%02d (01..%02d)", day,
-                       year, mon, days_in_month(year, mon));
+        return bl_spec_invalid(error, "SPEC", text,
+                               "day %02d out of range for %04" G_GINT64_FORMAT "-%02d (01..%02d)", day,
+                               year, mon, days_in_month(year, mon));
     if (*p == '\0' || p[1] == '\0')
-        return invalid(error, "SPEC", text, "the time is missing (YYYY-MM-DD HH:MM:SS)");
+        return bl_spec_invalid(error, "SPEC", text, "the time is missing (YYYY-MM-DD HH:MM:SS)");
     p++; /* 'T', 't' or ' ' */
     if (count_digits(p) != 2 || p[2] != ':' || count_digits(p + 3) != 2 || p[5] != ':'
         || count_digits(p + 6) != 2)
-        return invalid(error, "SPEC", text, "expected the time as HH:MM:SS after the date");
+        return bl_spec_invalid(error, "SPEC", text, "expected the time as HH:MM:SS after the date");
     two_digits(p, &hour);
     two_digits(p + 3, &min);
     two_digits(p + 6, &sec);
     p += 8;
     if (hour > 23)
-        return invalid(error, "SPEC", text, "hour %02d out of range (00..23)", hour);
+        return bl_spec_invalid(error, "SPEC", text, "hour %02d out of range (00..23)", hour);
     if (min > 59)
-        return invalid(error, "SPEC", text, "minute %02d out of range (00..59)", min);
+        return bl_spec_invalid(error, "SPEC", text, "minute %02d out of range (00..59)", min);
     if (sec > 59)
-        return invalid(error, "SPEC", text, "second %02d out of range (00..59)", sec);
+        return bl_spec_invalid(error, "SPEC", text, "second %02d out of range (00..59)", sec);
     gint64 frac_us = 0;
     if (*p == '.') {
         gsize nf = count_digits(++p);
         if (nf < 1 || nf > 6)
-            return invalid(error, "SPEC", text, "fractional seconds must have 1 to 6 digits");
+            return bl_spec_invalid(error, "SPEC", text, "fractional seconds must have 1 to 6 digits");
         for (gsize i = 0; i < 6; i++)
             frac_us = frac_us * 10 + (i < nf ? p[i] - '0' : 0);
         p += nf;
@@ -352,25 +350,25 @@ static gboolean parse_time(const char *text, BlSpec *out, GError **error)
         int oh, om;
         if (count_digits(p + 1) != 2 || p[3] != ':' || count_digits(p + 4) != 2
             || !two_digits(p + 1, &oh) || !two_digits(p + 4, &om))
-            return invalid(error, "SPEC", text, "the time zone must be Z, +hh:mm or -hh:mm");
+            return bl_spec_invalid(error, "SPEC", text, "the time zone must be Z, +hh:mm or -hh:mm");
         if (oh > 23 || om > 59)
-            return invalid(error, "SPEC", text, "time zone offset %.6s out of range", p);
+            return bl_spec_invalid(error, "SPEC", text, "time zone offset %.6s out of range", p);
         gint64 off = (gint64)oh * 3600 + om * 60;
         utc = *p == '+' ? wall - off : wall + off;
         p += 6;
     } else {
         if (*p != '\0') {
             g_autofree char *q = quote_input(p);
-            return invalid(error, "SPEC", text,
-                           "unexpected '%s' after the time (expected .ffffff, Z, +hh:mm or -hh:mm)",
-                           q);
+            return bl_spec_invalid(error, "SPEC", text,
+                                   "unexpected '%s' after the time (expected .ffffff, Z, +hh:mm or -hh:mm)",
+                                   q);
         }
         if (!local_to_utc(text, wall, &utc, error))
             return FALSE;
     }
     if (*p != '\0') {
         g_autofree char *q = quote_input(p);
-        return invalid(error, "SPEC", text, "unexpected '%s' after the time zone", q);
+        return bl_spec_invalid(error, "SPEC", text, "unexpected '%s' after the time zone", q);
     }
     out->kind = BL_SPEC_TIME;
     out->time_us = utc * G_USEC_PER_SEC + frac_us;
@@ -380,19 +378,19 @@ static gboolean parse_time(const char *text, BlSpec *out, GError **error)
 /* ---- GTIDs ------------------------------------------------------------- */
 
 /* D-S-N in parts[0..2]. */
-static gboolean mariadb_parts(const char *text, const char *what, char **parts, BlGtid *g,
-                              GError **error)
+gboolean bl_spec_mariadb_parts(const char *text, const char *what, char **parts, BlGtid *g,
+                               GError **error)
 {
     static const char *const names[] = { "domain id", "server id", "sequence number" };
     guint64 v[3];
     for (int i = 0; i < 3; i++) {
         g_autofree char *q = quote_input(parts[i]);
-        if (!all_digits(parts[i], strlen(parts[i])))
-            return invalid(error, what, text, "the %s '%s' is not a decimal number (D-S-N)",
-                           names[i], q);
-        if (!digits_u64(parts[i], strlen(parts[i]), &v[i]) || (i < 2 && v[i] > G_MAXUINT32))
-            return invalid(error, what, text, "the %s %s is out of range (0..%s)", names[i], q,
-                           i < 2 ? "4294967295" : "18446744073709551615");
+        if (!bl_spec_all_digits(parts[i], strlen(parts[i])))
+            return bl_spec_invalid(error, what, text, "the %s '%s' is not a decimal number (D-S-N)",
+                                   names[i], q);
+        if (!bl_spec_digits_u64(parts[i], strlen(parts[i]), &v[i]) || (i < 2 && v[i] > G_MAXUINT32))
+            return bl_spec_invalid(error, what, text, "the %s %s is out of range (0..%s)", names[i], q,
+                                   i < 2 ? "4294967295" : "18446744073709551615");
     }
     g->kind = BL_GTID_MARIADB;
     g->domain_id = (guint32)v[0];
@@ -402,17 +400,17 @@ static gboolean mariadb_parts(const char *text, const char *what, char **parts, 
 }
 
 /* A GTID number or interval end: 1..2^63-1. */
-static gboolean parse_gno(const char *text, const char *what, const char *s, gsize n,
-                          guint64 *out, GError **error)
+gboolean bl_spec_parse_gno(const char *text, const char *what, const char *s, gsize n,
+                           guint64 *out, GError **error)
 {
     g_autofree char *raw = g_strndup(s, n);
     g_autofree char *tok = quote_input(raw);
-    if (!all_digits(s, n))
-        return invalid(error, what, text, "the GTID number '%s' is not a decimal number", tok);
-    if (!digits_u64(s, n, out) || *out < 1 || *out > GNO_MAX)
-        return invalid(error, what, text,
-                       "the GTID number %s is out of range (1..%" G_GUINT64_FORMAT ")", tok,
-                       GNO_MAX);
+    if (!bl_spec_all_digits(s, n))
+        return bl_spec_invalid(error, what, text, "the GTID number '%s' is not a decimal number", tok);
+    if (!bl_spec_digits_u64(s, n, out) || *out < 1 || *out > GNO_MAX)
+        return bl_spec_invalid(error, what, text,
+                               "the GTID number %s is out of range (1..%" G_GUINT64_FORMAT ")", tok,
+                               GNO_MAX);
     return TRUE;
 }
 
@@ -421,18 +419,18 @@ static gboolean parse_mysql_gtid(const char *text, BlSpec *out, GError **error)
 {
     const char *colon = strchr(text, ':');
     BlGtid *g = &out->gtid;
-    if (!parse_uuid(text, (gsize)(colon - text), g->uuid))
-        return invalid(error, "SPEC", text,
-                       "bad UUID: expected 8-4-4-4-12 hexadecimal digits (UUID:N or UUID:TAG:N)");
+    if (!bl_spec_parse_uuid(text, (gsize)(colon - text), g->uuid))
+        return bl_spec_invalid(error, "SPEC", text,
+                               "bad UUID: expected 8-4-4-4-12 hexadecimal digits (UUID:N or UUID:TAG:N)");
     const char *rest = colon + 1;
     const char *last = strrchr(rest, ':');
     if (last) {
-        if (!parse_tag(rest, (gsize)(last - rest), g->tag))
-            return invalid(error, "SPEC", text, "bad tag: %s", TAG_FORM);
+        if (!bl_spec_parse_tag(rest, (gsize)(last - rest), g->tag))
+            return bl_spec_invalid(error, "SPEC", text, "bad tag: %s", BL_SPEC_TAG_FORM);
         rest = last + 1;
     }
     guint64 gno;
-    if (!parse_gno(text, "SPEC", rest, strlen(rest), &gno, error))
+    if (!bl_spec_parse_gno(text, "SPEC", rest, strlen(rest), &gno, error))
         return FALSE;
     g->kind = BL_GTID_MYSQL;
     g->gno = (gint64)gno;
@@ -444,10 +442,10 @@ static gboolean parse_mariadb_gtid(const char *text, BlSpec *out, GError **error
 {
     g_auto(GStrv) parts = g_strsplit(text, "-", -1);
     if (g_strv_length(parts) != 3)
-        return invalid(error, "SPEC", text,
-                       "a MariaDB GTID is three numbers D-S-N "
-                       "(domain, server id, sequence number)");
-    if (!mariadb_parts(text, "SPEC", parts, &out->gtid, error))
+        return bl_spec_invalid(error, "SPEC", text,
+                               "a MariaDB GTID is three numbers D-S-N "
+                               "(domain, server id, sequence number)");
+    if (!bl_spec_mariadb_parts(text, "SPEC", parts, &out->gtid, error))
         return FALSE;
     out->kind = BL_SPEC_GTID;
     return TRUE;
@@ -460,18 +458,18 @@ static gboolean set_position(const char *text, const char *file, gsize nfile, co
 {
     const char *problem = file_name_problem(file, nfile);
     if (problem)
-        return invalid(error, "SPEC", text, "%s (FILE:POS)", problem);
+        return bl_spec_invalid(error, "SPEC", text, "%s (FILE:POS)", problem);
     g_autofree char *ptok = g_strndup(pos, npos);
-    if (!all_digits(pos, npos))
-        return invalid(error, "SPEC", text, "the position '%s' is not a decimal number (FILE:POS)",
-                       ptok);
-    if (!digits_u64(pos, npos, &out->pos))
-        return invalid(error, "SPEC", text, "the position %s is too large", ptok);
+    if (!bl_spec_all_digits(pos, npos))
+        return bl_spec_invalid(error, "SPEC", text, "the position '%s' is not a decimal number (FILE:POS)",
+                               ptok);
+    if (!bl_spec_digits_u64(pos, npos, &out->pos))
+        return bl_spec_invalid(error, "SPEC", text, "the position %s is too large", ptok);
     if (out->pos < 4)
-        return invalid(error, "SPEC", text,
-                       "position %" G_GUINT64_FORMAT
-                       " is below 4, where a binlog's first event starts",
-                       out->pos);
+        return bl_spec_invalid(error, "SPEC", text,
+                               "position %" G_GUINT64_FORMAT
+                               " is below 4, where a binlog's first event starts",
+                               out->pos);
     memcpy(out->file, file, nfile);
     out->file[nfile] = '\0';
     out->kind = BL_SPEC_POSITION;
@@ -538,7 +536,7 @@ static gboolean parse_trimmed(const char *t, gboolean allow_backup_info, BlSpec 
     const char *colon = strchr(t, ':');
     if (date_shaped(t))
         return parse_time(t, out, error);
-    if (colon && uuid_like(t, (gsize)(colon - t)))
+    if (colon && bl_spec_uuid_like(t, (gsize)(colon - t)))
         return parse_mysql_gtid(t, out, error);
     if (strpbrk(t, " \t\r\n\v\f")) {
         gboolean shaped;
@@ -563,7 +561,7 @@ static gboolean parse_trimmed(const char *t, gboolean allow_backup_info, BlSpec 
     if (colon)
         return parse_file_pos(t, out, error);
     if (strchr(t, '.') && !file_name_problem(t, strlen(t)))
-        return invalid(error, "SPEC", t, "a file name needs its position: FILE:POS");
+        return bl_spec_invalid(error, "SPEC", t, "a file name needs its position: FILE:POS");
     return generic(error, t, allow_backup_info);
 }
 
@@ -629,7 +627,7 @@ int bl_spec_compare(const BlSpec *s, const char *file, const BlTrx *t)
 static void split_name(const char *s, gsize *nbase, const char **num)
 {
     const char *dot = strrchr(s, '.');
-    if (dot && all_digits(dot + 1, strlen(dot + 1))) {
+    if (dot && bl_spec_all_digits(dot + 1, strlen(dot + 1))) {
         *nbase = (gsize)(dot - s);
         *num = dot + 1;
     } else {
@@ -662,301 +660,4 @@ int bl_binlog_name_cmp(const char *a, const char *b)
     if (c == 0)
         c = strcmp(xa, xb);
     return sign64(c);
-}
-
-/* ---- GTID sets --------------------------------------------------------- */
-
-typedef struct {
-    BlGtidKind kind;
-    guint32 domain_id, server_id;
-    guint8 uuid[16];
-    char tag[TAG_MAX + 1];
-} SetKey;
-
-typedef struct {
-    guint64 lo, hi;
-} Range;
-
-typedef struct {
-    SetKey key;
-    GArray *ranges; /* Range, sorted and disjoint once the set is built */
-} SetEntry;
-
-struct BlGtidSet {
-    GHashTable *entries; /* SetKey* -> SetEntry* (the key lives in the entry) */
-};
-
-static guint set_key_hash(gconstpointer p)
-{
-    const SetKey *k = p;
-    guint h = 2166136261u;
-#define MIX(b) (h = (h ^ (guint8)(b)) * 16777619u)
-    MIX(k->kind);
-    if (k->kind == BL_GTID_MARIADB) {
-        for (int i = 0; i < 4; i++) {
-            MIX(k->domain_id >> (8 * i));
-            MIX(k->server_id >> (8 * i));
-        }
-    } else {
-        for (int i = 0; i < 16; i++)
-            MIX(k->uuid[i]);
-        for (const char *t = k->tag; *t; t++)
-            MIX(*t);
-    }
-#undef MIX
-    return h;
-}
-
-static gboolean set_key_equal(gconstpointer pa, gconstpointer pb)
-{
-    const SetKey *a = pa, *b = pb;
-    if (a->kind != b->kind)
-        return FALSE;
-    if (a->kind == BL_GTID_MARIADB)
-        return a->domain_id == b->domain_id && a->server_id == b->server_id;
-    return memcmp(a->uuid, b->uuid, 16) == 0 && strcmp(a->tag, b->tag) == 0;
-}
-
-static void set_entry_free(gpointer p)
-{
-    SetEntry *e = p;
-    g_array_unref(e->ranges);
-    g_free(e);
-}
-
-static void set_add(BlGtidSet *set, const SetKey *key, guint64 lo, guint64 hi)
-{
-    SetEntry *e = g_hash_table_lookup(set->entries, key);
-    if (!e) {
-        e = g_new0(SetEntry, 1);
-        e->key = *key;
-        e->ranges = g_array_new(FALSE, FALSE, sizeof(Range));
-        g_hash_table_insert(set->entries, &e->key, e);
-    }
-    Range r = { lo, hi };
-    g_array_append_val(e->ranges, r);
-}
-
-static gint range_cmp(gconstpointer pa, gconstpointer pb)
-{
-    const Range *a = pa, *b = pb;
-    return a->lo < b->lo ? -1 : a->lo > b->lo;
-}
-
-/* Sorts and merges overlapping or adjacent ranges. */
-static void set_entry_normalize(SetEntry *e)
-{
-    GArray *r = e->ranges;
-    if (r->len < 2)
-        return;
-    g_array_sort(r, range_cmp);
-    guint w = 0;
-    for (guint i = 1; i < r->len; i++) {
-        Range *cur = &g_array_index(r, Range, w), *next = &g_array_index(r, Range, i);
-        if (cur->hi == G_MAXUINT64 || next->lo <= cur->hi + 1) {
-            cur->hi = MAX(cur->hi, next->hi);
-        } else {
-            g_array_index(r, Range, ++w) = *next;
-        }
-    }
-    g_array_set_size(r, w + 1);
-}
-
-#define SET_FORMS                                                                                \
-    "expected D-S-N or D-S-N1-N2 (MariaDB) or UUID[:TAG]:N[-M][:...] (MySQL), "                 \
-    "separated by commas"
-
-static gboolean set_entry_invalid(GError **error, const char *entry, const char *reason)
-{
-    return invalid(error, "GTID set entry", entry, "%s; %s", reason, SET_FORMS);
-}
-
-static gboolean parse_set_mariadb(BlGtidSet *set, const char *entry, GError **error)
-{
-    g_auto(GStrv) parts = g_strsplit(entry, "-", -1);
-    guint n = g_strv_length(parts);
-    BlGtid g = { 0 };
-    guint64 hi;
-    if (n != 3 && n != 4)
-        return set_entry_invalid(error, entry, "a MariaDB entry is D-S-N or D-S-N1-N2");
-    if (!mariadb_parts(entry, "GTID set entry", parts, &g, error))
-        return FALSE;
-    hi = g.seq_no;
-    if (n == 4) {
-        if (!all_digits(parts[3], strlen(parts[3])) || !digits_u64(parts[3], strlen(parts[3]), &hi))
-            return set_entry_invalid(error, entry, "the range end is not a 64-bit decimal number");
-        if (hi < g.seq_no)
-            return set_entry_invalid(error, entry, "the range ends before it starts");
-    }
-    SetKey key = { .kind = BL_GTID_MARIADB, .domain_id = g.domain_id, .server_id = g.server_id };
-    set_add(set, &key, g.seq_no, hi);
-    return TRUE;
-}
-
-/* UUID then ':'-separated intervals "N" / "N-M", with tags between them
- * (MySQL 8.4: "uuid:1-5:mytag:1-3"). */
-static gboolean parse_set_mysql(BlGtidSet *set, const char *entry, GError **error)
-{
-    g_auto(GStrv) segs = g_strsplit(entry, ":", -1);
-    SetKey key = { .kind = BL_GTID_MYSQL };
-    gboolean tag_pending = FALSE;
-    if (!parse_uuid(segs[0], strlen(segs[0]), key.uuid))
-        return set_entry_invalid(error, entry, "bad UUID: expected 8-4-4-4-12 hexadecimal digits");
-    for (guint i = 1; segs[i]; i++) {
-        char *s = g_strstrip(segs[i]);
-        if (*s == '\0')
-            return set_entry_invalid(error, entry, "empty element between ':'");
-        if (!g_ascii_isdigit(*s)) {
-            if (tag_pending)
-                return set_entry_invalid(error, entry, "a tag must be followed by an interval");
-            if (!parse_tag(s, strlen(s), key.tag))
-                return set_entry_invalid(error, entry, "bad tag: " TAG_FORM);
-            tag_pending = TRUE;
-            continue;
-        }
-        const char *dash = strchr(s, '-');
-        guint64 lo, hi;
-        gsize nlo = dash ? (gsize)(dash - s) : strlen(s);
-        if (!parse_gno(entry, "GTID set entry", s, nlo, &lo, error))
-            return FALSE;
-        hi = lo;
-        if (dash && !parse_gno(entry, "GTID set entry", dash + 1, strlen(dash + 1), &hi, error))
-            return FALSE;
-        if (hi < lo)
-            return set_entry_invalid(error, entry, "an interval ends before it starts");
-        set_add(set, &key, lo, hi);
-        tag_pending = FALSE;
-    }
-    /* The entry has a ':' so at least one element: an interval or a tag. */
-    if (tag_pending)
-        return set_entry_invalid(error, entry, "a tag must be followed by an interval");
-    return TRUE;
-}
-
-BlGtidSet *bl_gtid_set_parse(const char *text, GError **error)
-{
-    BlGtidSet *set = g_new0(BlGtidSet, 1);
-    set->entries = g_hash_table_new_full(set_key_hash, set_key_equal, NULL, set_entry_free);
-    g_autofree char *all = g_strstrip(g_strdup(text ? text : ""));
-    if (*all == '\0')
-        return set;
-    g_auto(GStrv) entries = g_strsplit(all, ",", -1);
-    for (guint i = 0; entries[i]; i++) {
-        char *e = g_strstrip(entries[i]);
-        const char *colon = strchr(e, ':');
-        gboolean ok;
-        if (*e == '\0')
-            ok = invalid(error, "GTID set", all,
-                         "an entry is empty (two commas, or a comma at an end)");
-        else if (colon && uuid_like(e, (gsize)(colon - e)))
-            ok = parse_set_mysql(set, e, error);
-        else if (!colon && g_ascii_isdigit(*e) && strspn(e, "0123456789-") == strlen(e))
-            ok = parse_set_mariadb(set, e, error);
-        else if (!colon && uuid_like(e, strlen(e)))
-            ok = set_entry_invalid(error, e, "the UUID has no interval");
-        else if (!colon && g_ascii_isdigit(*e))
-            ok = parse_set_mariadb(set, e, error);
-        else
-            ok = set_entry_invalid(error, e, "neither a MariaDB nor a MySQL GTID");
-        if (!ok) {
-            bl_gtid_set_free(set);
-            return NULL;
-        }
-    }
-    GHashTableIter it;
-    gpointer v;
-    g_hash_table_iter_init(&it, set->entries);
-    while (g_hash_table_iter_next(&it, NULL, &v))
-        set_entry_normalize(v);
-    return set;
-}
-
-gboolean bl_gtid_set_contains(const BlGtidSet *set, const BlGtid *g)
-{
-    SetKey key;
-    guint64 x;
-    if (!set || !g)
-        return FALSE;
-    memset(&key, 0, sizeof key);
-    key.kind = g->kind;
-    if (g->kind == BL_GTID_MARIADB) {
-        key.domain_id = g->domain_id;
-        key.server_id = g->server_id;
-        x = g->seq_no;
-    } else if (g->kind == BL_GTID_MYSQL && g->gno > 0) {
-        memcpy(key.uuid, g->uuid, 16);
-        for (gsize i = 0; i < TAG_MAX && g->tag[i]; i++)
-            key.tag[i] = g_ascii_tolower(g->tag[i]);
-        x = (guint64)g->gno;
-    } else {
-        return FALSE;
-    }
-    const SetEntry *e = g_hash_table_lookup(set->entries, &key);
-    if (!e)
-        return FALSE;
-    /* The last range with lo <= x. */
-    guint lo = 0, hi = e->ranges->len;
-    while (lo < hi) {
-        guint mid = lo + (hi - lo) / 2;
-        if (g_array_index(e->ranges, Range, mid).lo <= x)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo > 0 && x <= g_array_index(e->ranges, Range, lo - 1).hi;
-}
-
-void bl_gtid_set_free(BlGtidSet *set)
-{
-    if (!set)
-        return;
-    g_hash_table_unref(set->entries);
-    g_free(set);
-}
-
-/* ---- --rewrite-db ------------------------------------------------------ */
-
-static const char *db_name_problem(const char *s)
-{
-    if (*s == '\0')
-        return "a database name is empty";
-    if (!g_utf8_validate(s, -1, NULL))
-        return "a database name is not valid UTF-8";
-    if (g_utf8_strlen(s, -1) > 64)
-        return "a database name is longer than 64 characters";
-    for (const guchar *p = (const guchar *)s; *p; p++) {
-        if (*p == '`')
-            return "a database name contains a backquote (write names without quoting)";
-        if (*p < 0x20 || *p == 0x7f)
-            return "a database name contains a control character";
-    }
-    return NULL;
-}
-
-gboolean bl_rewrite_parse(const char *text, BlRewrite *out, GError **error)
-{
-    out->from = out->to = NULL;
-    g_autofree char *t = g_strstrip(g_strdup(text ? text : ""));
-    const char *arrow = strstr(t, "->");
-    if (!arrow || strstr(arrow + 2, "->"))
-        return invalid(error, "--rewrite-db", t, "expected FROM->TO with one '->'");
-    g_autofree char *from = g_strstrip(g_strndup(t, (gsize)(arrow - t)));
-    g_autofree char *to = g_strstrip(g_strdup(arrow + 2));
-    const char *problem = db_name_problem(from);
-    if (!problem)
-        problem = db_name_problem(to);
-    if (problem)
-        return invalid(error, "--rewrite-db", t, "%s (FROM->TO, names of 1 to 64 characters)",
-                       problem);
-    out->from = g_steal_pointer(&from);
-    out->to = g_steal_pointer(&to);
-    return TRUE;
-}
-
-void bl_rewrite_clear(BlRewrite *r)
-{
-    if (!r)
-        return;
-    g_clear_pointer(&r->from, g_free);
-    g_clear_pointer(&r->to, g_free);
 }
