@@ -50,15 +50,18 @@ static gboolean load_collations(BlEngine *e, BlConn *c, GError **error)
     return TRUE;
 }
 
-static gboolean split_table(BlEngine *e, const char *name, GError **error)
+/* The progress table's name (the configured one or binlogfs.progress)
+ * split into *db and *table (new strings). */
+static gboolean split_table(const BlEngineConfig *config, char **db, char **table, GError **error)
 {
+    const char *name = config->progress_table ? config->progress_table : "binlogfs.progress";
     const char *dot = strchr(name, '.');
     if (!dot || dot == name || !dot[1] || strchr(dot + 1, '.') || strchr(name, '`')) {
         g_set_error(error, BL_ERROR, BL_ERROR_INVALID, "progress table '%s' must be DB.TABLE", name);
         return FALSE;
     }
-    e->progress_db = g_strndup(name, (gsize)(dot - name));
-    e->progress_table = g_strdup(dot + 1);
+    *db = g_strndup(name, (gsize)(dot - name));
+    *table = g_strdup(dot + 1);
     return TRUE;
 }
 
@@ -84,7 +87,7 @@ BlEngine *bl_engine_new(const BlEngineConfig *config, GError **error)
     e->errors = g_ptr_array_new_with_free_func(g_free);
     e->sched_inbox = g_async_queue_new();
     e->state = BL_STATE_IDLE;
-    if (!split_table(e, e->cfg.progress_table ? e->cfg.progress_table : "binlogfs.progress", error))
+    if (!split_table(&e->cfg, &e->progress_db, &e->progress_table, error))
         goto fail;
     BlConn *c = bl_conn_open(&e->cfg.target, error);
     if (!c)
@@ -115,17 +118,15 @@ fail:
 gboolean bl_engine_mark_skipped(const BlEngineConfig *config, const char *file, guint64 end_pos,
                                 const char *gtid, GError **error)
 {
-    BlEngine tmp = { 0 };
-    if (!split_table(&tmp, config->progress_table ? config->progress_table : "binlogfs.progress", error))
+    g_autofree char *db = NULL, *table = NULL;
+    if (!split_table(config, &db, &table, error))
         return FALSE;
     gboolean ok = FALSE;
     BlConn *c = bl_conn_open(&config->target, error);
     if (c) {
-        ok = bl_progress_mark_skipped(c, tmp.progress_db, tmp.progress_table, file, end_pos, gtid, error);
+        ok = bl_progress_mark_skipped(c, db, table, file, end_pos, gtid, error);
         bl_conn_free(c);
     }
-    g_free(tmp.progress_db);
-    g_free(tmp.progress_table);
     return ok;
 }
 
@@ -242,12 +243,39 @@ static void update_rate_locked(BlEngine *e)
     e->rate_bytes = e->bytes_applied;
 }
 
+/* A file's state as shown: one read to its end is applied once the
+ * committed prefix (prefix_file) is past it, or once nothing is left to
+ * commit (idle, stopped, or waiting for the next file). A static string.
+ * Caller holds e->lock. */
+static const char *shown_state_locked(const BlEngine *e, const FileEntry *fe, const char *prefix_file)
+{
+    gboolean done = g_str_equal(fe->state, "read") &&
+                    ((prefix_file && bl_binlog_name_cmp(fe->name, prefix_file) < 0) ||
+                     e->state == BL_STATE_IDLE || e->state == BL_STATE_STOPPED || e->state == BL_STATE_WAITING);
+    return done ? "applied" : fe->state;
+}
+
+const char *bl_engine_file_state(BlEngine *e, const char *name)
+{
+    /* order.lock is never held with e->lock: read it first */
+    g_mutex_lock(&e->order.lock);
+    g_autofree char *prefix = g_strdup(e->order.prefix_file);
+    g_mutex_unlock(&e->order.lock);
+    const char *state = NULL;
+    g_mutex_lock(&e->lock);
+    for (guint i = 0; i < e->files->len && !state; i++) {
+        const FileEntry *fe = g_ptr_array_index(e->files, i);
+        if (g_str_equal(fe->name, name))
+            state = shown_state_locked(e, fe, prefix);
+    }
+    g_mutex_unlock(&e->lock);
+    return state;
+}
+
 BlSnapshot *bl_engine_snapshot(BlEngine *e)
 {
     BlSnapshot *s = g_new0(BlSnapshot, 1);
-    /* a file read to its end is applied once the committed prefix is past
-     * it, or once nothing is left to commit (idle, stopped, or waiting for
-     * the next file) (order.lock is never held with e->lock: read it first) */
+    /* order.lock is never held with e->lock: read it first */
     g_mutex_lock(&e->order.lock);
     g_autofree char *prefix = g_strdup(e->order.prefix_file);
     g_mutex_unlock(&e->order.lock);
@@ -282,10 +310,7 @@ BlSnapshot *bl_engine_snapshot(BlEngine *e)
         BlFileStatus *f = g_new0(BlFileStatus, 1);
         f->name = g_strdup(fe->name);
         f->size = fe->size;
-        gboolean done = g_str_equal(fe->state, "read") &&
-                        ((prefix && bl_binlog_name_cmp(fe->name, prefix) < 0) || e->state == BL_STATE_IDLE ||
-                         e->state == BL_STATE_STOPPED || e->state == BL_STATE_WAITING);
-        f->state = g_strdup(done ? "applied" : fe->state);
+        f->state = g_strdup(shown_state_locked(e, fe, prefix));
         f->error = g_strdup(fe->error);
         g_ptr_array_add(s->files, f);
     }

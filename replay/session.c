@@ -460,21 +460,7 @@ static gpointer session_main(gpointer data)
 
 static const char *engine_file_state_locked(BlSession *s, const char *name)
 {
-    if (!s->engine)
-        return NULL;
-    static const char *const states[] = { "queued", "reading", "read", "applied", "failed", "stopped", "skipped",
-                                          "rejected" };
-    g_autoptr(BlSnapshot) snap = bl_engine_snapshot(s->engine);
-    for (guint i = 0; i < snap->files->len; i++) {
-        BlFileStatus *f = g_ptr_array_index(snap->files, i);
-        if (!g_str_equal(f->name, name))
-            continue;
-        for (guint k = 0; k < G_N_ELEMENTS(states); k++)
-            if (g_str_equal(states[k], f->state))
-                return states[k];
-        return "read";
-    }
-    return NULL;
+    return s->engine ? bl_engine_file_state(s->engine, name) : NULL;
 }
 
 gboolean bl_session_add_file(BlSession *s, const char *path, GError **error)

@@ -116,6 +116,11 @@ BlEngineState bl_engine_wait(BlEngine *e, gint64 timeout_us);
 
 BlSnapshot *bl_engine_snapshot(BlEngine *e);
 
+/* The state of the queued file `name` as a snapshot would show it (a
+ * static string: queued, reading, read, applied, failed, stopped,
+ * skipped), or NULL when no file of that name is queued. */
+const char *bl_engine_file_state(BlEngine *e, const char *name);
+
 void bl_engine_set_workers(BlEngine *e, guint n);
 
 /* Records on the target, in the progress table of `config`, that the
