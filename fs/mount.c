@@ -438,7 +438,8 @@ static int run_mount(MountArgs *a, BlReplayOptions *o, const char *mp_arg, Mount
     status = 0;
 out:
     if (error) {
-        fail_msg(step, error, daemon);
+        /* a signal stops the set-up at whatever step it had reached */
+        fail_msg(setup_signal ? "set-up stopped" : step, error, daemon);
         g_clear_error(&error);
     }
     if (mounted)

@@ -215,6 +215,7 @@ rc=$?
 out=$(cat "$TEST_TMP/sigint.out")
 note "the mount said: $out"
 if [[ $out == *"interrupted by signal 15"* ]]; then
+    like "$out" "set-up stopped: interrupted by signal 15" "SIGTERM during the set-up: the message says the set-up stopped, not which step failed"
     is "$rc" 1 "SIGTERM during the set-up: the mount exits 1, saying it was interrupted"
 else
     like "$out" "signal 15 .* received" "SIGTERM once mounted (the set-up was quicker): the mount says so"
