@@ -122,7 +122,8 @@ static gboolean commit_slot_locked(const BlOrder *o, guint64 seq, guint64 prev)
  * whoever changes the order (a commit, a COMMIT sent, an abort) signals
  * only the appliers whose wait is over: with one shared condition every
  * commit woke every waiting applier, a context switch each. (The catalog
- * still waits on order.cond, which the engine broadcasts at each commit.) */
+ * still waits on order.cond, which the engine broadcasts at each commit
+ * while it waits.) */
 static gboolean wait_done_locked(const BlOrder *o, const Applier *a)
 {
     if (a->wait == WAIT_TURN)

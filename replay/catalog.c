@@ -262,8 +262,11 @@ static void wait_ddl(BlCatalog *cat)
     BlOrder *o = &cat->e->order;
     g_mutex_lock(&o->lock);
     while (o->committed < cat->wait_for_seq && !(o->failed_seq && o->failed_seq <= cat->wait_for_seq) &&
-           !g_atomic_int_get(&cat->e->shutting_down))
+           !g_atomic_int_get(&cat->e->shutting_down)) {
+        o->waiters++;
         g_cond_wait_until(&o->cond, &o->lock, g_get_monotonic_time() + G_USEC_PER_SEC);
+        o->waiters--;
+    }
     g_mutex_unlock(&o->lock);
     cat->wait_for_seq = 0;
 }

@@ -20,7 +20,9 @@
 
 typedef struct {
     GMutex lock;
-    GCond cond;
+    GCond cond;         /* the prefix moved (for the catalog: see waiters) */
+    guint waiters;      /* threads waiting on cond: a broadcast is a system
+                           call even when nobody waits, so commits skip it */
     guint64 committed;  /* every job with seq <= committed has committed (the prefix) */
     guint window;       /* COMMITs that may be in flight at once (1 = strict order) */
     gboolean done[BL_ORDER_RING];    /* committed beyond the prefix, by seq % ring */
@@ -97,6 +99,8 @@ struct BlEngine {
     GHashTable *resume_done;
 
     gsize inflight_bytes;    /* bytes of jobs handed out and not committed */
+    guint mem_waiters;       /* the feeder waits on `changed` for inflight_bytes
+                                to fall: releases broadcast only then */
     GCond feeder_cond;       /* new files, or shutdown */
     gboolean feeder_waiting; /* the feeder waits for a file */
     BlEngineState feed_end_state;
@@ -145,6 +149,9 @@ void bl_progress_sql(GString *out, const char *db, const char *table, guint work
 /* engine.c: for the threads */
 void bl_engine_record_error(BlEngine *e, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 void bl_engine_set_state(BlEngine *e, BlEngineState s);
+/* Job j committed: moves the prefix and the counters. Called by the job's
+ * applier only, which then sends MSG_DONE or MSG_FAILED (that message, not
+ * this call, wakes the scheduler). */
 void bl_engine_committed(BlEngine *e, const Job *j);
 void bl_engine_count_skipped(BlEngine *e, guint64 n);
 /* Records the transaction replay is held at (failed, or at the stop
@@ -162,7 +169,7 @@ const char *bl_engine_collation_name(BlEngine *e, guint id);
 void bl_engine_release(BlEngine *e, Job *j);
 void bl_engine_release_bytes(BlEngine *e, gsize n);
 /* A job's turn passed without committing anything (a streamed job rolled
- * back): later jobs may commit. */
+ * back): later jobs may commit. By its applier, as bl_engine_committed. */
 void bl_engine_passed(BlEngine *e, const Job *j);
 
 

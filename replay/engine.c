@@ -494,7 +494,8 @@ static void order_done_locked(BlOrder *o, const Job *j, gboolean moved)
         }
         o->committed++;
     }
-    g_cond_broadcast(&o->cond);
+    if (o->waiters)
+        g_cond_broadcast(&o->cond);
 }
 
 void bl_engine_committed(BlEngine *e, const Job *j)
@@ -517,8 +518,9 @@ void bl_engine_committed(BlEngine *e, const Job *j)
         e->pos_gtid = g_strdup(j->gtid_text);
     }
     g_mutex_unlock(&e->lock);
-    /* the scheduler may now start jobs that waited for this one */
-    bl_sched_send(e, MSG_WAKE, NULL, 0, NULL);
+    /* no MSG_WAKE: the applier's MSG_DONE (or MSG_FAILED) follows at once
+     * and lets the scheduler start what waited for this job; a second
+     * message per transaction only woke it twice */
 }
 
 void bl_engine_release(BlEngine *e, Job *j)
@@ -528,7 +530,8 @@ void bl_engine_release(BlEngine *e, Job *j)
     g_mutex_lock(&e->lock);
     e->inflight_bytes -= MIN(e->inflight_bytes, j->bytes);
     j->bytes = 0;
-    g_cond_broadcast(&e->changed);
+    if (e->mem_waiters)
+        g_cond_broadcast(&e->changed);
     g_mutex_unlock(&e->lock);
 }
 
@@ -536,7 +539,8 @@ void bl_engine_release_bytes(BlEngine *e, gsize n)
 {
     g_mutex_lock(&e->lock);
     e->inflight_bytes -= MIN(e->inflight_bytes, n);
-    g_cond_broadcast(&e->changed);
+    if (e->mem_waiters)
+        g_cond_broadcast(&e->changed);
     g_mutex_unlock(&e->lock);
 }
 
@@ -545,7 +549,7 @@ void bl_engine_passed(BlEngine *e, const Job *j)
     g_mutex_lock(&e->order.lock);
     order_done_locked(&e->order, j, FALSE);
     g_mutex_unlock(&e->order.lock);
-    bl_sched_send(e, MSG_WAKE, NULL, 0, NULL);
+    /* the scheduler learns it from the applier's MSG_DONE, as above */
 }
 
 void bl_engine_count_skipped(BlEngine *e, guint64 n)
