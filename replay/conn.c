@@ -65,6 +65,8 @@ struct BlConn {
     guint expect;          /* statements in the batch sent (0: unknown) */
     GArray *flagless;      /* of them, those whose reply may lack the
                               more-results flag (guint, ascending) */
+    guint expect_next;     /* bl_conn_expect's, for the next batch only */
+    GArray *flagless_next;
     guint32 version;
     gboolean mariadb;      /* kept while closed: classifies the error that closed it */
 };
@@ -346,6 +348,7 @@ BlConn *bl_conn_open(const BlTarget *t, GError **error)
     bl_target_copy(&c->target, t);
     c->session = g_ptr_array_new_with_free_func(g_free);
     c->flagless = g_array_new(FALSE, FALSE, sizeof(guint));
+    c->flagless_next = g_array_new(FALSE, FALSE, sizeof(guint));
     clear_error(c);
     if (!connect_once(c, error)) {
         bl_conn_free(c);
@@ -362,6 +365,7 @@ void bl_conn_free(BlConn *c)
     bl_target_clear(&c->target);
     g_ptr_array_unref(c->session);
     g_array_unref(c->flagless);
+    g_array_unref(c->flagless_next);
     g_free(c->describe);
     g_free(c);
 }
@@ -479,15 +483,29 @@ static gboolean read_results(BlConn *c, char **value, gboolean *has_result, GErr
 
 void bl_conn_expect(BlConn *c, guint n, const GArray *flagless)
 {
-    c->expect = n;
-    g_array_set_size(c->flagless, 0);
+    c->expect_next = n;
+    g_array_set_size(c->flagless_next, 0);
     if (flagless)
-        g_array_append_vals(c->flagless, flagless->data, flagless->len);
+        g_array_append_vals(c->flagless_next, flagless->data, flagless->len);
+}
+
+/* A batch is sent: bl_conn_expect's counts (or none) hold for its replies
+ * and are used up, so that they never reach a later batch (e.g. the
+ * session's statements after a reconnect). */
+static void begin_batch(BlConn *c)
+{
+    c->stmt = 0;
+    c->expect = c->expect_next;
+    c->expect_next = 0;
+    GArray *t = c->flagless;
+    c->flagless = c->flagless_next;
+    c->flagless_next = t;
+    g_array_set_size(c->flagless_next, 0);
 }
 
 gboolean bl_conn_query(BlConn *c, const char *sql, gsize len, GError **error)
 {
-    c->stmt = 0;
+    begin_batch(c);
     if (!c->mysql)
         return fail_closed(c, error);
     if (mysql_real_query(c->mysql, sql, (unsigned long)len) != 0)
@@ -497,7 +515,7 @@ gboolean bl_conn_query(BlConn *c, const char *sql, gsize len, GError **error)
 
 gboolean bl_conn_send(BlConn *c, const char *sql, gsize len, GError **error)
 {
-    c->stmt = 0;
+    begin_batch(c);
     if (!c->mysql)
         return fail_closed(c, error);
     if (mysql_send_query(c->mysql, sql, (unsigned long)len) != 0)
@@ -516,7 +534,7 @@ gboolean bl_conn_finish(BlConn *c, GError **error)
 
 gboolean bl_conn_query_value(BlConn *c, const char *sql, char **value, GError **error)
 {
-    c->stmt = 0;
+    begin_batch(c);
     *value = NULL;
     if (!c->mysql)
         return fail_closed(c, error);

@@ -47,18 +47,22 @@ void bl_conn_free(BlConn *c);
  * reconnect) fails with 2006 (server gone). */
 gboolean bl_conn_query(BlConn *c, const char *sql, gsize len, GError **error);
 
+/* bl_conn_query in two halves: send the batch, then read every reply
+ * (the caller may do something in between, e.g. let others know the
+ * batch reached the server). Errors as bl_conn_query. */
+gboolean bl_conn_send(BlConn *c, const char *sql, gsize len, GError **error);
+gboolean bl_conn_finish(BlConn *c, GError **error);
+
 /* Runs `sql` (NUL terminated) and sets *value to the first column of its
  * first row (a new string, g_free), or to NULL when that is SQL NULL or
  * there is no row. Further rows and result sets are read and dropped.
  * Fails as bl_conn_query, and with BL_ERROR_INVALID (errno 0) when the
  * first statement returns no result set at all (not a SELECT). *value is
  * NULL on failure. */
-/* bl_conn_query in two halves: send the batch, then read every reply
- * (the caller may do something in between, e.g. let others know the
- * batch reached the server). Errors as bl_conn_query. */
-gboolean bl_conn_send(BlConn *c, const char *sql, gsize len, GError **error);
+gboolean bl_conn_query_value(BlConn *c, const char *sql, char **value, GError **error);
 
-/* The next batch sent (bl_conn_query or bl_conn_send) holds n statements,
+/* The next batch sent (by bl_conn_query, bl_conn_send or
+ * bl_conn_query_value; that one only) holds n statements,
  * and `flagless` (guint indexes from 0, or NULL) lists those that are
  * BINLOG statements of row events: MariaDB's reply to one lacks
  * SERVER_MORE_RESULTS_EXIST though the server runs the rest of the batch,
@@ -66,8 +70,6 @@ gboolean bl_conn_send(BlConn *c, const char *sql, gsize len, GError **error);
  * Anywhere else (and without this call) they end where the server's flag
  * says; a failed statement ends them either way. */
 void bl_conn_expect(BlConn *c, guint n, const GArray *flagless);
-gboolean bl_conn_finish(BlConn *c, GError **error);
-gboolean bl_conn_query_value(BlConn *c, const char *sql, char **value, GError **error);
 
 /* Runs `sql` now (as bl_conn_query) and again after every reconnect, in
  * the order given: session settings a connection must keep. */
