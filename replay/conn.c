@@ -429,9 +429,8 @@ gboolean bl_conn_reset_session(BlConn *c, GError **error)
 
 /* ---- queries --------------------------------------------------------------- */
 
-/* Reads every result of the statement just sent. With `value`, the first
- * column of the first row of the first result goes there (and *has_result
- * says whether that statement had a result set). */
+/* Is statement `stmt` of the batch one whose reply may lack the
+ * more-results flag (bl_conn_expect)? */
 static gboolean flagless(const BlConn *c, guint stmt)
 {
     for (guint i = 0; i < c->flagless->len; i++)
@@ -440,6 +439,9 @@ static gboolean flagless(const BlConn *c, guint stmt)
     return FALSE;
 }
 
+/* Reads every result of the statement just sent. With `value`, the first
+ * column of the first row of the first result goes there (and *has_result
+ * says whether that statement had a result set). */
 static gboolean read_results(BlConn *c, char **value, gboolean *has_result, GError **error)
 {
     MYSQL *m = c->mysql;
