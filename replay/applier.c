@@ -662,8 +662,7 @@ static gboolean apply_streamed(Applier *a, Job *j, char **failure)
         wait_commit_slot(a, j->seq, 0, FALSE, TRUE, &wm_file, &wm_pos);
         render_tail(a, j, wm_file, wm_pos);
         ok = bl_conn_send(a->conn, a->tail->str, a->tail->len, &error);
-        if (ok)
-                if (ok && !bl_conn_finish(a->conn, &error)) {
+        if (ok && !bl_conn_finish(a->conn, &error)) {
             note_failure(a, a->tail, a->tail_marks, 0);
             ok = FALSE;
         }

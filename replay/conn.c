@@ -219,7 +219,6 @@ static void clear_error(BlConn *c)
 static void record_error(BlConn *c, MYSQL *m)
 {
     c->err = mysql_errno(m);
-    c->expect = 0;
     g_strlcpy(c->sqlstate, mysql_sqlstate(m), sizeof c->sqlstate);
 }
 
@@ -479,7 +478,6 @@ static gboolean read_results(BlConn *c, char **value, gboolean *has_result, GErr
             return fail_server(c, m, NULL, error);
     }
     clear_error(c);
-    c->expect = 0;
     return TRUE;
 }
 
