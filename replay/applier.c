@@ -518,6 +518,14 @@ static void trace(const Applier *a, const char *sql, gsize len)
     g_mutex_unlock(&lock);
 }
 
+/* Rolls back whatever transaction the session has open (its failure is
+ * the next statement's). */
+static void rollback(Applier *a)
+{
+    trace(a, "ROLLBACK;", 9);
+    bl_conn_query(a->conn, "ROLLBACK", 8, NULL);
+}
+
 /* Sends the body in as few batches as the server takes: a batch is cut
  * after a BINLOG statement once it holds BATCH_TEXT_MAX bytes, so a
  * batch stays far below max_allowed_packet (16 MiB by default) whatever
@@ -586,7 +594,7 @@ static RunResult run_once(Applier *a, Job *j, gboolean serial, gboolean *committ
     if (!send_body(a, NULL, error))
         return classify(a, *error);
     if (!wait_commit_slot(a, j->seq, gen, TRUE, TRUE, &wm_file, &wm_pos)) {
-        bl_conn_query(a->conn, "ROLLBACK", 8, NULL);
+        rollback(a);
         return RUN_ABORTED;
     }
     render_tail(a, j, wm_file, wm_pos);
@@ -668,7 +676,7 @@ static gboolean apply_streamed(Applier *a, Job *j, char **failure)
         }
     }
     if (!ok) {
-        bl_conn_query(a->conn, "ROLLBACK", 8, NULL);
+        rollback(a);
         *failure = describe_failure(a, j, error);
         g_clear_error(&error);
         return FALSE;
@@ -824,7 +832,7 @@ static gboolean apply(Applier *a, Job *j, char **failure)
                 return TRUE;
             }
         } else {
-            bl_conn_query(a->conn, "ROLLBACK", 8, NULL);
+            rollback(a);
         }
         if (attempt >= MAX_RETRIES || r == RUN_FATAL || (r == RUN_CONFLICT && serial)) {
             *failure = describe_failure(a, j, error);
@@ -882,7 +890,7 @@ static RunResult run_batch(Applier *a, Job *first, Job *last, const Job *before_
     if (!send_body(a, NULL, error))
         return classify(a, *error);
     if (!wait_turn(a, first->seq, gen, TRUE)) {
-        bl_conn_query(a->conn, "ROLLBACK", 8, NULL);
+        rollback(a);
         return RUN_ABORTED;
     }
     render_tail(a, last, before_last->file, before_last->trx->end_pos);
@@ -933,7 +941,7 @@ static Job *apply_batch(Applier *a, Job *first, char **failure)
         }
         done = committing && committed_before(a, last);
     } else if (r != RUN_OK && r != RUN_ABORTED) {
-        bl_conn_query(a->conn, "ROLLBACK", 8, NULL);
+        rollback(a);
     }
     if (done) {
         gsize bytes = 0;

@@ -1,0 +1,99 @@
+#!/bin/bash
+# binlogfs benchmark — the ceiling: how fast can any client apply the same
+# statements on the durable target, with no commit order at all?
+#
+# 1. binlogfs replays the replay workload (replay.sh makes it) on a durable
+#    target (replay.sh's profile) with CEILING_BINLOGFS_OPTS (default
+#    --workers=64 --commit-window=64), every batch it sends traced
+#    (BINLOGFS_TRACE_SQL); timed like replay.sh.
+# 2. For each K in CEILING_K (default "1 4"): the same statements, from a
+#    fresh backup, by ceiling.c: one connection per binlogfs worker,
+#    sending K of that worker's batches per round trip, each worker on
+#    its own with no order between them. This is an upper bound, not a
+#    replay: rows may be applied out of order (failures are counted and
+#    the checksums compared only to say so).
+# Prints one line per run: seconds, trx/s, the target server's CPU
+# seconds, binlog commits per group.
+#
+# What it showed (doc/benchmarks.md, run 8): with one round trip per
+# transaction (K=1), the unordered ceiling client was no faster than
+# binlogfs or the relay applier; the server's durable commit path is the
+# limit.
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+BENCH_NAME=replay
+# shellcheck source-path=SCRIPTDIR source=lib-workload.sh
+. "$here/lib-workload.sh"
+BINLOGFS=${BINLOGFS:-$root/build/binlogfs}
+CEILING_K=${CEILING_K:-1 4}
+read -r -a binlogfs_opts <<<"${CEILING_BINLOGFS_OPTS:---workers=64 --commit-window=64}"
+[ -x "$BINLOGFS" ] || bench_die "$BINLOGFS not found: run make first (or set BINLOGFS)"
+bench_have_workload && W=$(bench_work) && [ -s "$W/source-checksums.txt" ] ||
+    bench_die "no replay workload: run tests/bench/replay.sh first"
+C=$W/ceiling
+TGT=$W/tgt
+rm -rf "$C"
+mkdir -p "$C"
+trap 'bench_server_stop "$TGT/run"' EXIT
+cc -O2 -o "$C/ceiling" "$here/ceiling.c" $(mariadb_config --cflags --libs) -lpthread ||
+    bench_die "cannot build ceiling.c (libmariadb-dev)"
+mapfile -t FILES < <(bench_binlogs)
+SOCK=$TGT/run/mysqld.sock
+
+target_start() {
+    bench_server_stop "$TGT/run"
+    rm -rf "$TGT"
+    bench_restore_backup "$TGT/data" && mkdir -p "$TGT/run" "$TGT/binlog" || bench_die "cannot restore the backup"
+    bench_server_start "$TGT/data" "$TGT/run" --innodb-flush-log-at-trx-commit=1 --sync-binlog=1 \
+        --server-id=2 --log-bin="$TGT/binlog/target-bin" --log-bin-index="$TGT/binlog/target-bin.index" \
+        --binlog-format=ROW || bench_die "cannot start the target"
+    local sql
+    sql=$(bench_sql_at "$SOCK" -N -e "SELECT DISTINCT CONCAT('SELECT COUNT(*) FROM \`', table_schema,
+        '\`.\`', table_name, '\` FORCE INDEX(\`', index_name, '\`);')
+        FROM information_schema.statistics WHERE table_schema = '$BENCH_DB'")
+    bench_sql_at "$SOCK" -N -e "$sql" >/dev/null
+}
+
+# timed LABEL CMD...: runs CMD, prints the line
+timed() {
+    local label=$1 pid s0 s1 t0 t1 c g
+    shift
+    pid=$(cat "$TGT/run/mariadbd.pid")
+    s0=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+    t0=$(date +%s%N)
+    "$@"
+    t1=$(date +%s%N)
+    s1=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+    c=$(bench_sql_at "$SOCK" -N -e "SHOW GLOBAL STATUS LIKE 'Binlog_commits'" | cut -f2)
+    g=$(bench_sql_at "$SOCK" -N -e "SHOW GLOBAL STATUS LIKE 'Binlog_group_commits'" | cut -f2)
+    bench_checksums "$SOCK" >"$C/checksums.txt"
+    local same=differ
+    cmp -s "$W/source-checksums.txt" "$C/checksums.txt" && same=equal
+    awk -v l="$label" -v a="$t0" -v b="$t1" -v s=$((s1 - s0)) -v c="$c" -v g="$g" -v n="$TRX" -v k="$same" \
+        'BEGIN { d = (b - a) / 1e9; printf "%-34s %7.2f s %6.0f trx/s  server CPU %5.1f s  %5.2f commits/group  checksums %s\n",
+                 l, d, n / d, s / 100, (g > 0 ? c / g : 0), k }'
+}
+
+TRX=$(sed -n 's/^BENCH_TRX_DONE=//p' "$W/workload.env")
+target_start
+bench_log "binlogfs ${binlogfs_opts[*]}, traced"
+timed "binlogfs ${binlogfs_opts[*]}" env BINLOGFS_TRACE_SQL="$C/trace.sql" \
+    "$BINLOGFS" replay -q --socket="$SOCK" --user=root "${binlogfs_opts[@]}" "${FILES[@]}"
+bench_sql_at "$SOCK" -N -e "SHOW CREATE TABLE binlogfs.progress" | cut -f2- | sed 's/\\n/ /g' >"$C/progress.sql"
+
+for k in $CEILING_K; do
+    rm -f "$C"/w*.sql
+    awk -v k="$k" -v dir="$C" '
+        /^-- worker / { w = $3; n[w]++; if (n[w] > 1 && (n[w] - 1) % k == 0) print "$$" > (dir "/w" w ".sql"); next }
+        /^$/ { next }
+        { print > (dir "/w" w ".sql") }
+        END { for (w in n) print "$$" > (dir "/w" w ".sql") }' "$C/trace.sql"
+    target_start
+    bench_sql_at "$SOCK" -e "CREATE DATABASE binlogfs; USE binlogfs; $(cat "$C/progress.sql");
+        INSERT INTO binlogfs.progress (worker) SELECT seq FROM seq_0_to_255" || bench_die "cannot make the progress table"
+    bench_log "ceiling client, $k transactions per round trip"
+    timed "ceiling, $k trx per round trip" "$C/ceiling" "$SOCK" "$C"/w*.sql 2>"$C/ceiling-$k.log"
+    grep -h " batches, " "$C/ceiling-$k.log" | awk '{ b += $2; f += $4 } END { printf "  %d batches, %d failed\n", b, f }'
+done
