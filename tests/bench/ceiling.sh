@@ -30,22 +30,25 @@ BINLOGFS=${BINLOGFS:-$root/build/binlogfs}
 CEILING_K=${CEILING_K:-1 4}
 read -r -a binlogfs_opts <<<"${CEILING_BINLOGFS_OPTS:---workers=64 --commit-window=64}"
 [ -x "$BINLOGFS" ] || bench_die "$BINLOGFS not found: run make first (or set BINLOGFS)"
-bench_have_workload && W=$(bench_work) && [ -s "$W/source-checksums.txt" ] ||
+W=$(bench_work)
+if ! bench_have_workload || [ ! -s "$W/source-checksums.txt" ]; then
     bench_die "no replay workload: run tests/bench/replay.sh first"
+fi
 C=$W/ceiling
 TGT=$W/tgt
 rm -rf "$C"
 mkdir -p "$C"
 trap 'bench_server_stop "$TGT/run"' EXIT
-cc -O2 -o "$C/ceiling" "$here/ceiling.c" $(mariadb_config --cflags --libs) -lpthread ||
-    bench_die "cannot build ceiling.c (libmariadb-dev)"
+read -r -a mdb <<<"$(mariadb_config --cflags --libs)"
+cc -O2 -o "$C/ceiling" "$here/ceiling.c" "${mdb[@]}" -lpthread || bench_die "cannot build ceiling.c (libmariadb-dev)"
 mapfile -t FILES < <(bench_binlogs)
 SOCK=$TGT/run/mysqld.sock
 
 target_start() {
     bench_server_stop "$TGT/run"
     rm -rf "$TGT"
-    bench_restore_backup "$TGT/data" && mkdir -p "$TGT/run" "$TGT/binlog" || bench_die "cannot restore the backup"
+    bench_restore_backup "$TGT/data" || bench_die "cannot restore the backup"
+    mkdir -p "$TGT/run" "$TGT/binlog"
     bench_server_start "$TGT/data" "$TGT/run" --innodb-flush-log-at-trx-commit=1 --sync-binlog=1 \
         --server-id=2 --log-bin="$TGT/binlog/target-bin" --log-bin-index="$TGT/binlog/target-bin.index" \
         --binlog-format=ROW || bench_die "cannot start the target"

@@ -4,14 +4,14 @@
 # (/var/tmp/binlogfs-bench) and prints its own table. Not part of make check.
 # Scripts: inspect (the reader's speed), replay (binlogfs replay against the
 # pipe and the relay-log applier, both durability profiles; writes
-# $BENCH_DIR/replay-results.md).
+# $BENCH_DIR/replay-results.md), then ceiling (the same statements by a
+# client with no order: the upper bound; it needs replay's workload).
 # Arguments, if any, select scripts by name: tests/bench/run.sh inspect replay
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 status=0
-for script in "$here"/*.sh; do
-    name=$(basename "$script" .sh)
-    case $name in run | lib-*) continue ;; esac
+for name in inspect replay ceiling; do
+    script=$here/$name.sh
     if [ $# -gt 0 ] && ! printf '%s\n' "$@" | grep -qx "$name"; then
         continue
     fi
