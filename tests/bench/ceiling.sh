@@ -39,8 +39,9 @@ TGT=$W/tgt
 rm -rf "$C"
 mkdir -p "$C"
 trap 'bench_server_stop "$TGT/run"' EXIT
-read -r -a mdb <<<"$(mariadb_config --cflags --libs)"
-cc -O2 -o "$C/ceiling" "$here/ceiling.c" "${mdb[@]}" -lpthread || bench_die "cannot build ceiling.c (libmariadb-dev)"
+read -r -a cflags <<<"$(mariadb_config --cflags)"
+read -r -a libs <<<"$(mariadb_config --libs)"
+cc -O2 -o "$C/ceiling" "$here/ceiling.c" "${cflags[@]}" "${libs[@]}" -lpthread || bench_die "cannot build ceiling.c (libmariadb-dev)"
 mapfile -t FILES < <(bench_binlogs)
 SOCK=$TGT/run/mysqld.sock
 
