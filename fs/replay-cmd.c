@@ -29,6 +29,8 @@ static void format_hms(gint64 s, char *buf, gsize len)
                    s / 3600, s / 60 % 60, s % 60);
 }
 
+static gint bar_drawn; /* the cursor is at the end of the progress bar */
+
 static void progress_bar(const BlSnapshot *s)
 {
     double pct = s->bytes_total ? 100.0 * (double)s->bytes_applied / (double)s->bytes_total : 0.0;
@@ -44,6 +46,7 @@ static void progress_bar(const BlSnapshot *s)
     fprintf(stderr, "\r[%s] %5.1f%%  %" G_GUINT64_FORMAT " trx  %.0f trx/s  ETA %s  %s:%" G_GUINT64_FORMAT "   ",
             bar, pct, s->applied, s->trx_per_s, eta, s->file, s->pos);
     fflush(stderr);
+    g_atomic_int_set(&bar_drawn, 1);
 }
 
 static void summary(const BlSnapshot *s, double secs)
@@ -144,7 +147,7 @@ static int replay(BlReplayOptions *o, int argc, char **argv)
             st == BL_STATE_WAITING || interrupted)
             break;
     }
-    if (tty)
+    if (tty && g_atomic_int_exchange(&bar_drawn, 0))
         fputc('\n', stderr);
     double secs = (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC;
     g_autoptr(BlSnapshot) s = bl_engine_snapshot(e);
@@ -173,10 +176,29 @@ static gboolean files_readable(int argc, char **argv)
     return TRUE;
 }
 
+/* The engine's messages and warnings on stderr in the command's own
+ * voice ("binlogfs: ..."), not GLib's "** Message: 12:00:00.000: ...",
+ * on a line of their own when the progress bar is drawn; the other
+ * levels (debug output with G_MESSAGES_DEBUG, criticals) keep GLib's. */
+
+static GLogWriterOutput log_writer(GLogLevelFlags level, const GLogField *fields, gsize n, gpointer data)
+{
+    if (!(level & (G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE)))
+        return g_log_writer_default(level, fields, n, data);
+    const char *message = NULL;
+    for (gsize i = 0; i < n; i++)
+        if (!strcmp(fields[i].key, "MESSAGE"))
+            message = fields[i].value;
+    fprintf(stderr, "%sbinlogfs: %s%s\n", g_atomic_int_exchange(&bar_drawn, 0) ? "\n" : "",
+            level & G_LOG_LEVEL_WARNING ? "warning: " : "", message ? message : "");
+    return G_LOG_WRITER_HANDLED;
+}
+
 int cmd_replay(int argc, char **argv)
 {
     BlReplayOptions opt;
     g_set_prgname("binlogfs replay");
+    g_log_set_writer_func(log_writer, NULL, NULL);
     int rc = bl_replay_options_parse(&opt, &argc, &argv, "BINLOG... - apply binlogs to a server in parallel");
     if (rc >= 0)
         return rc;

@@ -65,6 +65,32 @@ static gboolean split_table(const BlEngineConfig *config, char **db, char **tabl
     return TRUE;
 }
 
+/* A target that keeps a binlog and flushes its logs at every commit,
+ * fed in the source's commit order (a window of 1), applies about one
+ * transaction per log flush whatever the number of workers: the flushes
+ * are the replay's speed (doc/benchmarks.md, run 8). Said once, with the
+ * way out, where the DBA will look when the replay seems slow. */
+static void note_flush_bound(const BlEngine *e, BlConn *c)
+{
+    if (e->order.window > 1)
+        return;
+    g_autofree char *v = NULL;
+    if (!bl_conn_query_value(c,
+                             "SELECT CONCAT(@@global.log_bin + 0, ' ', @@global.sync_binlog + 0, ' ', "
+                             "@@global.innodb_flush_log_at_trx_commit + 0)",
+                             &v, NULL) || !v)
+        return;
+    unsigned log_bin = 0, sync = 0, flush = 0;
+    if (sscanf(v, "%u %u %u", &log_bin, &sync, &flush) != 3 || !log_bin || (sync != 1 && flush != 1))
+        return;
+    g_message("the target keeps a binlog and flushes its logs at every commit (sync_binlog=%u, "
+              "innodb_flush_log_at_trx_commit=%u), and commits come one at a time in the source's order: "
+              "expect about one transaction per log flush, whatever --workers says. --commit-window=N lets "
+              "N commits share a flush (the target's binlog then holds each GTID less than N places from "
+              "its source position: doc/replay.md)",
+              sync, flush);
+}
+
 BlEngine *bl_engine_new(const BlEngineConfig *config, GError **error)
 {
     BlEngine *e = g_new0(BlEngine, 1);
@@ -99,6 +125,8 @@ BlEngine *bl_engine_new(const BlEngineConfig *config, GError **error)
                                    &e->resume_pos, e->resume_done, &e->pos_file, &e->pos,
                                    &e->pos_gtid, error) &&
                   load_collations(e, c, error);
+    if (ok)
+        note_flush_bound(e, c);
     bl_conn_free(c);
     if (!ok)
         goto fail;
