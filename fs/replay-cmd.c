@@ -180,7 +180,6 @@ static gboolean files_readable(int argc, char **argv)
  * voice ("binlogfs: ..."), not GLib's "** Message: 12:00:00.000: ...",
  * on a line of their own when the progress bar is drawn; the other
  * levels (debug output with G_MESSAGES_DEBUG, criticals) keep GLib's. */
-
 static GLogWriterOutput log_writer(GLogLevelFlags level, const GLogField *fields, gsize n, gpointer data)
 {
     if (!(level & (G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE)))
