@@ -169,7 +169,7 @@ have_run() { awk -F'\t' -v p="$1" -v l="$2" '$1 == p && $3 == l { f = 1 } END { 
 
 # run_one PROFILE METHOD ARG...: one run; appends its line to runs.tsv.
 #   pipe
-#   relay THREADS MODE    (THREADS 0 = single SQL thread)
+#   relay THREADS MODE    (THREADS 0 or "single" = single SQL thread, no MODE)
 #   binlogfs WORKERS
 run_one() {
     local profile=$1 method=$2 label status=ok secs=- rss=- note="" t0 t1 rc log sum
@@ -177,7 +177,8 @@ run_one() {
     case $method in
     pipe) label="pipe" ;;
     relay)
-        threads=$3 mode=$4
+        threads=$3 mode=${4:-}
+        [ "$threads" = single ] && threads=0
         if [ "$threads" = 0 ]; then label="relay single"; else label="relay $threads $mode"; fi
         ;;
     binlogfs)
@@ -487,7 +488,8 @@ essential_durable() {
     run_one durable binlogfs 16
 }
 # BENCH_RUNS="PROFILE:METHOD[:ARG...] ...": exactly these runs, in order
-# (e.g. durable:relay:16:optimistic durable:binlogfs:32/32 relaxed:pipe).
+# (e.g. durable:relay:16:optimistic durable:binlogfs:32/32 relaxed:pipe
+# relaxed:relay:single).
 # server_cpu: the target server's user+system CPU seconds so far
 server_cpu() {
     local pid
