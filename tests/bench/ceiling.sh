@@ -46,18 +46,10 @@ mapfile -t FILES < <(bench_binlogs)
 SOCK=$TGT/run/mysqld.sock
 
 target_start() {
-    bench_server_stop "$TGT/run"
-    rm -rf "$TGT"
-    bench_restore_backup "$TGT/data" || bench_die "cannot restore the backup"
-    mkdir -p "$TGT/run" "$TGT/binlog"
-    bench_server_start "$TGT/data" "$TGT/run" --innodb-flush-log-at-trx-commit=1 --sync-binlog=1 \
-        --server-id=2 --log-bin="$TGT/binlog/target-bin" --log-bin-index="$TGT/binlog/target-bin.index" \
-        --binlog-format=ROW || bench_die "cannot start the target"
-    local sql
-    sql=$(bench_sql_at "$SOCK" -N -e "SELECT DISTINCT CONCAT('SELECT COUNT(*) FROM \`', table_schema,
-        '\`.\`', table_name, '\` FORCE INDEX(\`', index_name, '\`);')
-        FROM information_schema.statistics WHERE table_schema = '$BENCH_DB'")
-    bench_sql_at "$SOCK" -N -e "$sql" >/dev/null
+    bench_target_restore "$TGT" || bench_die "cannot restore the backup"
+    # shellcheck disable=SC2046 # the options as words
+    bench_server_start "$TGT/data" "$TGT/run" $(bench_profile_opts durable "$TGT") || bench_die "cannot start the target"
+    bench_target_warm "$SOCK"
 }
 
 # timed LABEL CMD...: runs CMD, prints the line

@@ -34,6 +34,11 @@
 #   bench_sql_at SOCKET ARGS...   the mariadb client on any server
 #   bench_checksums SOCKET        "table rows checksum" of every sbtest
 #                         table (the oracle: compare with the source's)
+#   bench_profile_opts PROFILE TGT   the target server's options of a
+#                         profile (durable, relaxed); binlogs under TGT/binlog
+#   bench_target_restore TGT      a fresh copy of the backup as TGT/data,
+#                         with empty TGT/run and TGT/binlog (server stopped)
+#   bench_target_warm SOCKET      reads every index of every table once
 #   workload.env also records BENCH_LAST_GTID, the source's
 #   gtid_binlog_pos after the last run (for MASTER_GTID_WAIT).
 
@@ -140,6 +145,35 @@ bench_restore_backup() {
     rm -rf "$dest"
     mkdir -p "$(dirname "$dest")"
     cp -a "$w/backup" "$dest"
+}
+
+bench_profile_opts() {
+    case $1 in
+    durable)
+        echo --innodb-flush-log-at-trx-commit=1 --sync-binlog=1 --server-id=2 \
+            --log-bin="$2/binlog/target-bin" --log-bin-index="$2/binlog/target-bin.index" \
+            --binlog-format=ROW
+        ;;
+    relaxed)
+        echo --innodb-flush-log-at-trx-commit=2 --sync-binlog=0 --server-id=2 --skip-log-bin
+        ;;
+    *) bench_die "unknown profile $1" ;;
+    esac
+}
+
+bench_target_restore() {
+    bench_server_stop "$1/run"
+    rm -rf "$1"
+    bench_restore_backup "$1/data" || return 1
+    mkdir -p "$1/run" "$1/binlog"
+}
+
+bench_target_warm() {
+    local sql
+    sql=$(bench_sql_at "$1" -N -e "SELECT DISTINCT CONCAT('SELECT COUNT(*) FROM \`', table_schema, '\`.\`',
+            table_name, '\` FORCE INDEX(\`', index_name, '\`);')
+        FROM information_schema.statistics WHERE table_schema = '$BENCH_DB'") || return 1
+    bench_sql_at "$1" -N -e "$sql" >/dev/null
 }
 
 bench_checksums() {

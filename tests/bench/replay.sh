@@ -106,44 +106,19 @@ MIB=$(awk -v b="$BYTES" 'BEGIN { printf "%.0f", b / 1048576 }')
 bench_log "$TRX transactions, $MIB MiB in ${#FILES[@]} files, last GTID $LAST_GTID"
 
 # ---------------------------------------------------------------- target
-profile_opts() {
-    case $1 in
-    durable)
-        echo --innodb-flush-log-at-trx-commit=1 --sync-binlog=1 --server-id=2 \
-            --log-bin="$TGT/binlog/target-bin" --log-bin-index="$TGT/binlog/target-bin.index" \
-            --binlog-format=ROW
-        ;;
-    relaxed)
-        echo --innodb-flush-log-at-trx-commit=2 --sync-binlog=0 --server-id=2 --skip-log-bin
-        ;;
-    *) bench_die "unknown profile $1" ;;
-    esac
-}
-
 # target_restore: a fresh copy of the backup as the target's datadir.
-target_restore() {
-    bench_server_stop "$TGT/run"
-    rm -rf "$TGT"
-    bench_restore_backup "$TGT/data"
-    mkdir -p "$TGT/run" "$TGT/binlog"
-}
+target_restore() { bench_target_restore "$TGT"; }
 # target_boot PROFILE [OPTS...]: starts the target (non-zero on failure).
 target_boot() {
     local profile=$1
     shift
     # shellcheck disable=SC2046
-    (bench_server_start "$TGT/data" "$TGT/run" $(profile_opts "$profile") "$@")
+    (bench_server_start "$TGT/data" "$TGT/run" $(bench_profile_opts "$profile" "$TGT") "$@")
 }
 tsql() { bench_sql_at "$TGT/run/mysqld.sock" "$@"; }
 
 # Reads every index of every table once (the same for every method).
-target_warm() {
-    local sql
-    sql=$(tsql -N -e "SELECT DISTINCT CONCAT('SELECT COUNT(*) FROM \`', table_schema, '\`.\`',
-            table_name, '\` FORCE INDEX(\`', index_name, '\`);')
-        FROM information_schema.statistics WHERE table_schema = '$BENCH_DB'") || return 1
-    tsql -N -e "$sql" >/dev/null
-}
+target_warm() { bench_target_warm "$TGT/run/mysqld.sock"; }
 
 target_stop() {
     bench_server_stop "$TGT/run"
