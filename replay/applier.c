@@ -498,31 +498,10 @@ static RunResult classify(Applier *a, GError *error)
     }
 }
 
-/* BINLOGFS_TRACE_SQL=FILE appends every batch sent to FILE (debugging;
- * it holds the data of the binlogs: keep it private). */
-static void trace(const Applier *a, const char *sql, gsize len)
-{
-    static gsize once;
-    static FILE *out;
-    static GMutex lock;
-    if (g_once_init_enter(&once)) {
-        const char *path = g_getenv("BINLOGFS_TRACE_SQL");
-        out = path && path[0] ? fopen(path, "a") : NULL;
-        g_once_init_leave(&once, 1);
-    }
-    if (!out)
-        return;
-    g_mutex_lock(&lock);
-    fprintf(out, "-- worker %u\n%.*s\n", a->index, (int)len, sql);
-    fflush(out);
-    g_mutex_unlock(&lock);
-}
-
 /* Rolls back whatever transaction the session has open (its failure is
  * the next statement's). */
 static void rollback(Applier *a)
 {
-    trace(a, "ROLLBACK;", 9);
     bl_conn_query(a->conn, "ROLLBACK", 8, NULL);
 }
 
@@ -547,7 +526,6 @@ static gboolean send_body(Applier *a, const GString *tail, GError **error)
             }
             g_string_append_len(a->body, tail->str, (gssize)tail->len);
             end = a->body->len;
-            trace(a, a->body->str + start, end - start);
             expect_stmts(a, a->marks, start, end);
             if (!bl_conn_send(a->conn, a->body->str + start, end - start, error))
                 return FALSE;
@@ -556,8 +534,6 @@ static gboolean send_body(Applier *a, const GString *tail, GError **error)
             note_failure(a, a->body, a->marks, start);
             return FALSE;
         }
-        if (end > start)
-            trace(a, a->body->str + start, end - start);
         if (end > start && !query_batch(a, a->body, a->marks, start, end, error))
             return FALSE;
         start = end;
@@ -895,7 +871,6 @@ static RunResult run_batch(Applier *a, Job *first, Job *last, const Job *before_
     }
     render_tail(a, last, before_last->file, before_last->trx->end_pos);
     *committing = TRUE;
-    trace(a, a->tail->str, a->tail->len);
     if (!bl_conn_send(a->conn, a->tail->str, a->tail->len, error))
         return classify(a, *error);
     if (!bl_conn_finish(a->conn, error)) {
@@ -1058,6 +1033,8 @@ Applier *bl_applier_new(BlEngine *e, guint index, GError **error)
     BlConn *c = bl_conn_open(&e->cfg.target, error);
     if (!c)
         return NULL;
+    g_autofree char *label = g_strdup_printf("worker %u", index);
+    bl_conn_set_label(c, label);
     Applier *a = g_new0(Applier, 1);
     a->e = e;
     a->index = index;

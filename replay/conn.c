@@ -33,6 +33,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -69,6 +70,7 @@ struct BlConn {
     GArray *flagless_next;
     guint32 version;
     gboolean mariadb;      /* kept while closed: classifies the error that closed it */
+    char *label;           /* names the connection in the trace */
 };
 
 /* ---- the generated option file ------------------------------------------ */
@@ -366,6 +368,7 @@ void bl_conn_free(BlConn *c)
     g_array_unref(c->flagless);
     g_array_unref(c->flagless_next);
     g_free(c->describe);
+    g_free(c->label);
     g_free(c);
 }
 
@@ -489,6 +492,33 @@ void bl_conn_expect(BlConn *c, guint n, const GArray *flagless)
         g_array_append_vals(c->flagless_next, flagless->data, flagless->len);
 }
 
+void bl_conn_set_label(BlConn *c, const char *label)
+{
+    g_free(c->label);
+    c->label = g_strdup(label);
+}
+
+/* BINLOGFS_TRACE_SQL=FILE appends every batch sent on any connection to
+ * FILE, after a line "-- LABEL" (debugging and tests/bench/ceiling.sh;
+ * it holds the data of the binlogs: keep it private). */
+static void trace(const BlConn *c, const char *sql, gsize len)
+{
+    static gsize once;
+    static FILE *out;
+    static GMutex lock;
+    if (g_once_init_enter(&once)) {
+        const char *path = g_getenv("BINLOGFS_TRACE_SQL");
+        out = path && path[0] ? fopen(path, "a") : NULL;
+        g_once_init_leave(&once, 1);
+    }
+    if (!out)
+        return;
+    g_mutex_lock(&lock);
+    fprintf(out, "-- %s\n%.*s\n", c->label ? c->label : "connection", (int)len, sql);
+    fflush(out);
+    g_mutex_unlock(&lock);
+}
+
 /* A batch is sent: bl_conn_expect's counts (or none) hold for its replies
  * and are used up, so that they never reach a later batch (e.g. the
  * session's statements after a reconnect). */
@@ -508,6 +538,7 @@ gboolean bl_conn_query(BlConn *c, const char *sql, gsize len, GError **error)
     begin_batch(c);
     if (!c->mysql)
         return fail_closed(c, error);
+    trace(c, sql, len);
     if (mysql_real_query(c->mysql, sql, (unsigned long)len) != 0)
         return fail_server(c, c->mysql, NULL, error);
     return read_results(c, NULL, NULL, error);
@@ -518,6 +549,7 @@ gboolean bl_conn_send(BlConn *c, const char *sql, gsize len, GError **error)
     begin_batch(c);
     if (!c->mysql)
         return fail_closed(c, error);
+    trace(c, sql, len);
     if (mysql_send_query(c->mysql, sql, (unsigned long)len) != 0)
         return fail_server(c, c->mysql, NULL, error);
     return TRUE;
@@ -538,6 +570,7 @@ gboolean bl_conn_query_value(BlConn *c, const char *sql, char **value, GError **
     *value = NULL;
     if (!c->mysql)
         return fail_closed(c, error);
+    trace(c, sql, strlen(sql));
     if (mysql_real_query(c->mysql, sql, (unsigned long)strlen(sql)) != 0)
         return fail_server(c, c->mysql, NULL, error);
     gboolean has_result = FALSE;

@@ -36,6 +36,10 @@ typedef struct BlConn BlConn;
  * server and user actually used (option files included). */
 BlConn *bl_conn_open(const BlTarget *t, GError **error);
 
+/* Names c in the trace of statements sent (BINLOGFS_TRACE_SQL): a line
+ * "-- LABEL" before each batch ("-- connection" without a label). */
+void bl_conn_set_label(BlConn *c, const char *label);
+
 /* Closes the connection (if any) and frees c. NULL is allowed. */
 void bl_conn_free(BlConn *c);
 

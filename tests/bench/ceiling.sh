@@ -82,8 +82,9 @@ bench_sql_at "$SOCK" -N -e "SHOW CREATE TABLE binlogfs.progress" | cut -f2- | se
 for k in $CEILING_K; do
     rm -f "$C"/w*.sql
     awk -v k="$k" -v dir="$C" '
-        /^-- worker / { w = $3; n[w]++; if (n[w] > 1 && (n[w] - 1) % k == 0) print "$$" > (dir "/w" w ".sql"); next }
-        /^$/ { next }
+        /^-- worker [0-9]+$/ { w = $3; n[w]++; if (n[w] > 1 && (n[w] - 1) % k == 0) print "$$" > (dir "/w" w ".sql"); next }
+        /^-- / { w = ""; next }   # the engine'"'"'s own connections
+        /^$/ || w == "" { next }
         { print > (dir "/w" w ".sql") }
         END { for (w in n) print "$$" > (dir "/w" w ".sql") }' "$C/trace.sql"
     target_start

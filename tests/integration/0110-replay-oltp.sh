@@ -14,7 +14,7 @@ command -v sysbench >/dev/null || skip_all "sysbench is not installed"
 command -v jq >/dev/null || skip_all "jq is not installed"
 BINLOGFS=${BINLOGFS:-$here/../../binlogfs}
 
-plan 26
+plan 28
 
 src_opts=(--log-bin="$TEST_TMP/src/binlog/bin" --server-id=1 --binlog-format=ROW
     --max-binlog-size=1M --innodb-flush-log-at-trx-commit=2 --sync-binlog=0)
@@ -62,7 +62,8 @@ for r in "${rounds[@]}"; do
     server_start "$t" "${sopts[@]}" || bail_out "cannot start target $t"
     label="$opts${binlog:+ (target binlog on)}"
     # shellcheck disable=SC2086 # options as words
-    "$BINLOGFS" replay -q --socket="$(server_sock "$t")" --user=root $opts "${files[@]}" \
+    BINLOGFS_TRACE_SQL="$TEST_TMP/trace-$t.sql" \
+        "$BINLOGFS" replay -q --socket="$(server_sock "$t")" --user=root $opts "${files[@]}" \
         2>"$TEST_TMP/replay-$t.err"
     rc=$?
     ok "replay $label exits 0" test $rc = 0 || diag "$(tail -n 20 "$TEST_TMP/replay-$t.err")"
@@ -87,6 +88,19 @@ for r in "${rounds[@]}"; do
     # carried them (the base64 a second time)
     is "$(mariadb-binlog --no-defaults "$TEST_TMP/$t/binlog/bin".[0-9]* | grep -c "^#Q> BINLOG")" 0 \
         "$label: the target's binlog does not annotate rows with BINLOG statements"
+    # the trace (BINLOGFS_TRACE_SQL) holds everything each worker sent:
+    # every transaction it started ends with its COMMIT or a ROLLBACK on
+    # the same connection, also a COMMIT sent after the body (not its
+    # turn yet, as the commit window allows), and there is one COMMIT per
+    # source transaction
+    is "$(awk '/^-- worker [0-9]+$/ { w = $3; next }
+        /^-- / { w = ""; next }
+        w == "" { next }
+        /^START TRANSACTION;$/ { if (open[w]) bad++; open[w] = 1 }
+        /^COMMIT;$/ { if (!open[w]) bad++; open[w] = 0; n++ }
+        /^ROLLBACK;?$/ { open[w] = 0 }
+        END { for (w in open) if (open[w]) bad++; print bad + 0, n + 0 }' "$TEST_TMP/trace-$t.sql")" \
+        "0 $(wc -l <<<"$src_gtids")" "$label: the SQL trace holds each transaction whole, one COMMIT per source transaction"
     case $opts in
     *--commit-window=*)
         is "$(sort <<<"$tgt_gtids")" "$(sort <<<"$src_gtids")" \
