@@ -16,6 +16,7 @@
 
 #define DEFAULT_WORKERS 8
 #define DEFAULT_MEMORY (64u << 20)
+#define MEM_SLACK_MAX (4u << 20) /* bl_engine_mem_fits_locked */
 
 const char *bl_engine_state_name(BlEngineState s)
 {
@@ -106,6 +107,7 @@ BlEngine *bl_engine_new(const BlEngineConfig *config, GError **error)
     e->order.window = CLAMP(e->cfg.commit_window ? e->cfg.commit_window : 1, 1, BL_MAX_WORKERS);
     g_mutex_init(&e->lock);
     g_cond_init(&e->changed);
+    g_cond_init(&e->mem_cond);
     g_cond_init(&e->feeder_cond);
     g_mutex_init(&e->order.lock);
     g_cond_init(&e->order.cond);
@@ -402,6 +404,7 @@ void bl_engine_shutdown(BlEngine *e)
     /* atomic: the feeder and the catalog also read it without e->lock */
     g_atomic_int_set(&e->shutting_down, TRUE);
     g_cond_broadcast(&e->feeder_cond);
+    g_cond_broadcast(&e->mem_cond);
     g_cond_broadcast(&e->changed);
     g_mutex_unlock(&e->lock);
     g_thread_join(e->feeder);
@@ -461,6 +464,7 @@ void bl_engine_free(BlEngine *e)
     g_free(e->order.prefix_file);
     g_mutex_clear(&e->lock);
     g_cond_clear(&e->changed);
+    g_cond_clear(&e->mem_cond);
     g_cond_clear(&e->feeder_cond);
     g_mutex_clear(&e->order.lock);
     g_cond_clear(&e->order.cond);
@@ -551,25 +555,28 @@ void bl_engine_committed(BlEngine *e, const Job *j)
      * message per transaction only woke it twice */
 }
 
-void bl_engine_release(BlEngine *e, Job *j)
+gboolean bl_engine_mem_fits_locked(const BlEngine *e)
 {
-    if (!j->bytes)
-        return;
-    g_mutex_lock(&e->lock);
-    e->inflight_bytes -= MIN(e->inflight_bytes, j->bytes);
-    j->bytes = 0;
-    if (e->mem_waiters)
-        g_cond_broadcast(&e->changed);
-    g_mutex_unlock(&e->lock);
+    gsize limit = e->cfg.memory_limit;
+    gsize slack = e->mem_wanted < limit ? MIN(MIN(limit / 8, MEM_SLACK_MAX), limit - e->mem_wanted) : 0;
+    return e->inflight_bytes == 0 || e->inflight_bytes + e->mem_wanted + slack <= limit;
 }
 
 void bl_engine_release_bytes(BlEngine *e, gsize n)
 {
     g_mutex_lock(&e->lock);
     e->inflight_bytes -= MIN(e->inflight_bytes, n);
-    if (e->mem_waiters)
-        g_cond_broadcast(&e->changed);
+    if (e->mem_wanted && bl_engine_mem_fits_locked(e))
+        g_cond_signal(&e->mem_cond);
     g_mutex_unlock(&e->lock);
+}
+
+void bl_engine_release(BlEngine *e, Job *j)
+{
+    if (!j->bytes)
+        return;
+    bl_engine_release_bytes(e, j->bytes);
+    j->bytes = 0;
 }
 
 void bl_engine_passed(BlEngine *e, const Job *j)

@@ -445,10 +445,10 @@ static void wait_memory(BlEngine *e, gsize bytes)
     g_mutex_lock(&e->lock);
     while (e->inflight_bytes > 0 && e->inflight_bytes + bytes > e->cfg.memory_limit &&
            !e->shutting_down) {
-        e->mem_waiters++;
-        g_cond_wait(&e->changed, &e->lock);
-        e->mem_waiters--;
+        e->mem_wanted = bytes;
+        g_cond_wait(&e->mem_cond, &e->lock);
     }
+    e->mem_wanted = 0;
     e->inflight_bytes += bytes;
     g_mutex_unlock(&e->lock);
 }
