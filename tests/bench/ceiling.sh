@@ -6,19 +6,24 @@
 #    target (replay.sh's profile) with CEILING_BINLOGFS_OPTS (default
 #    --workers=64 --commit-window=64), every batch it sends traced
 #    (BINLOGFS_TRACE_SQL); timed like replay.sh.
-# 2. For each K in CEILING_K (default "1 4"): the same statements, from a
-#    fresh backup, by ceiling.c: one connection per binlogfs worker,
-#    sending K of that worker's batches per round trip, each worker on
-#    its own with no order between them. This is an upper bound, not a
-#    replay: rows may be applied out of order (failures are counted and
+# 2. For each CLIENT:K in CEILING_RUNS (default "threads:1 threads:4
+#    async:1"): the same statements, from a fresh backup, by a minimal
+#    client: one connection per binlogfs worker, sending K of that
+#    worker's batches per round trip, each worker on its own with no
+#    order between them. CLIENT "threads" is ceiling.c (a thread per
+#    connection, as binlogfs's appliers), "async" ceiling-async.c (one
+#    thread, libmariadb's non-blocking API). This is an upper bound, not
+#    a replay: rows may be applied out of order (failures are counted and
 #    the checksums compared only to say so).
 # Prints one line per run: seconds, trx/s, the target server's CPU
 # seconds, binlog commits per group.
 #
-# What it showed (doc/benchmarks.md, run 8): with one round trip per
-# transaction (K=1), the unordered ceiling client was no faster than
-# binlogfs or the relay applier; the server's durable commit path is the
-# limit.
+# What it showed (doc/benchmarks.md, runs 8 and 10): with one round trip
+# per transaction (K=1), the unordered client with a thread per
+# connection was about level with the relay applier; on one thread with
+# an event loop it was 6-20% faster, up to 1.15x the relay: the server's
+# durable commit path is the limit, and the client's context switches
+# on two cores take part of it.
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,7 +32,7 @@ BENCH_NAME=replay
 # shellcheck source-path=SCRIPTDIR source=lib-workload.sh
 . "$here/lib-workload.sh"
 BINLOGFS=${BINLOGFS:-$root/build/binlogfs}
-CEILING_K=${CEILING_K:-1 4}
+CEILING_RUNS=${CEILING_RUNS:-threads:1 threads:4 async:1}
 read -r -a binlogfs_opts <<<"${CEILING_BINLOGFS_OPTS:---workers=64 --commit-window=64}"
 [ -x "$BINLOGFS" ] || bench_die "$BINLOGFS not found: run make first (or set BINLOGFS)"
 W=$(bench_work)
@@ -41,7 +46,8 @@ mkdir -p "$C"
 trap 'bench_server_stop "$TGT/run"' EXIT
 read -r -a cflags <<<"$(mariadb_config --cflags)"
 read -r -a libs <<<"$(mariadb_config --libs)"
-cc -O2 -o "$C/ceiling" "$here/ceiling.c" "${cflags[@]}" "${libs[@]}" -lpthread || bench_die "cannot build ceiling.c (libmariadb-dev)"
+cc -O2 -o "$C/threads" "$here/ceiling.c" "${cflags[@]}" "${libs[@]}" -lpthread || bench_die "cannot build ceiling.c (libmariadb-dev)"
+cc -O2 -o "$C/async" "$here/ceiling-async.c" "${cflags[@]}" "${libs[@]}" || bench_die "cannot build ceiling-async.c (libmariadb-dev)"
 mapfile -t FILES < <(bench_binlogs)
 SOCK=$TGT/run/mysqld.sock
 
@@ -79,18 +85,25 @@ timed "binlogfs ${binlogfs_opts[*]}" env BINLOGFS_TRACE_SQL="$C/trace.sql" \
     "$BINLOGFS" replay -q --socket="$SOCK" --user=root "${binlogfs_opts[@]}" "${FILES[@]}"
 bench_sql_at "$SOCK" -N -e "SHOW CREATE TABLE binlogfs.progress" | cut -f2- | sed 's/\\n/ /g' >"$C/progress.sql"
 
-for k in $CEILING_K; do
+for run in $CEILING_RUNS; do
+    client=${run%%:*} k=${run#*:}
+    if [ ! -x "$C/$client" ] || ! [ "$k" -ge 1 ] 2>/dev/null; then
+        bench_die "CEILING_RUNS: $run is not threads:K or async:K"
+    fi
     rm -f "$C"/w*.sql
+    # a traced batch's last statement may lack its ';' (the session's
+    # own SET): it gets one, as batches are joined K by K
     awk -v k="$k" -v dir="$C" '
-        /^-- worker [0-9]+$/ { w = $3; n[w]++; if (n[w] > 1 && (n[w] - 1) % k == 0) print "$$" > (dir "/w" w ".sql"); next }
+        function out(w) { if (held[w] != "") { f = dir "/w" w ".sql"; print held[w] (held[w] ~ /;$/ ? "" : ";") > f; held[w] = "" } }
+        /^-- worker [0-9]+$/ { w = $3; out(w); n[w]++; if (n[w] > 1 && (n[w] - 1) % k == 0) print "$$" > (dir "/w" w ".sql"); next }
         /^-- / { w = ""; next }   # the engine'"'"'s own connections
         /^$/ || w == "" { next }
-        { print > (dir "/w" w ".sql") }
-        END { for (w in n) print "$$" > (dir "/w" w ".sql") }' "$C/trace.sql"
+        { if (held[w] != "") print held[w] > (dir "/w" w ".sql"); held[w] = $0 }
+        END { for (w in n) { out(w); print "$$" > (dir "/w" w ".sql") } }' "$C/trace.sql"
     target_start
     bench_sql_at "$SOCK" -e "CREATE DATABASE binlogfs; USE binlogfs; $(cat "$C/progress.sql");
         INSERT INTO binlogfs.progress (worker) SELECT seq FROM seq_0_to_255" || bench_die "cannot make the progress table"
-    bench_log "ceiling client, $k transactions per round trip"
-    timed "ceiling, $k trx per round trip" "$C/ceiling" "$SOCK" "$C"/w*.sql 2>"$C/ceiling-$k.log"
-    grep -h " batches, " "$C/ceiling-$k.log" | awk '{ b += $2; f += $4 } END { printf "  %d batches, %d failed\n", b, f }'
+    bench_log "ceiling client ($client), $k transactions per round trip"
+    timed "ceiling $client, $k trx per round trip" "$C/$client" "$SOCK" "$C"/w*.sql 2>"$C/$client-$k.log"
+    grep -h " batches, " "$C/$client-$k.log" | awk '{ b += $2; f += $4 } END { printf "  %d batches, %d failed\n", b, f }'
 done
