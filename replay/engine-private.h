@@ -101,7 +101,7 @@ struct BlEngine {
     gsize inflight_bytes;    /* bytes of jobs handed out and not committed */
     gsize mem_wanted;        /* the bytes the feeder waits to add to
                                 inflight_bytes (0: it does not wait) */
-    GCond mem_cond;          /* signalled when they fit (bl_engine_mem_fits_locked),
+    GCond mem_cond;          /* signalled when they fit (engine.c: mem_fits_locked),
                                 or on shutdown */
     GCond feeder_cond;       /* new files, or shutdown */
     gboolean feeder_waiting; /* the feeder waits for a file */
@@ -169,11 +169,6 @@ const char *bl_engine_collation_charset(BlEngine *e, guint id);
 const char *bl_engine_collation_name(BlEngine *e, guint id);
 /* The job's bytes no longer count against the memory limit. */
 void bl_engine_release(BlEngine *e, Job *j);
-/* Do the bytes the feeder waits for fit now? With e->lock held. Not as
- * soon as they would: once a little more is free too (an eighth of the
- * limit, at most 4 MiB), so that the feeder, once woken, reads on for a
- * while instead of waking for each transaction committed. */
-gboolean bl_engine_mem_fits_locked(const BlEngine *e);
 void bl_engine_release_bytes(BlEngine *e, gsize n);
 /* A job's turn passed without committing anything (a streamed job rolled
  * back): later jobs may commit. By its applier, as bl_engine_committed. */

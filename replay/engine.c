@@ -16,7 +16,7 @@
 
 #define DEFAULT_WORKERS 8
 #define DEFAULT_MEMORY (64u << 20)
-#define MEM_SLACK_MAX (4u << 20) /* bl_engine_mem_fits_locked */
+#define MEM_SLACK_MAX (4u << 20) /* mem_fits_locked */
 
 const char *bl_engine_state_name(BlEngineState s)
 {
@@ -555,7 +555,11 @@ void bl_engine_committed(BlEngine *e, const Job *j)
      * message per transaction only woke it twice */
 }
 
-gboolean bl_engine_mem_fits_locked(const BlEngine *e)
+/* Do the bytes the feeder waits for fit now? With e->lock held. Not as
+ * soon as they would: once a little more is free too (an eighth of the
+ * limit, at most 4 MiB), so that the feeder, once woken, reads on for a
+ * while instead of waking for each transaction committed. */
+static gboolean mem_fits_locked(const BlEngine *e)
 {
     gsize limit = e->cfg.memory_limit;
     gsize slack = e->mem_wanted < limit ? MIN(MIN(limit / 8, MEM_SLACK_MAX), limit - e->mem_wanted) : 0;
@@ -566,7 +570,7 @@ void bl_engine_release_bytes(BlEngine *e, gsize n)
 {
     g_mutex_lock(&e->lock);
     e->inflight_bytes -= MIN(e->inflight_bytes, n);
-    if (e->mem_wanted && bl_engine_mem_fits_locked(e))
+    if (e->mem_wanted && mem_fits_locked(e))
         g_cond_signal(&e->mem_cond);
     g_mutex_unlock(&e->lock);
 }
