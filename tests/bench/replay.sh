@@ -49,6 +49,9 @@
 # below means N workers with --commit-window=W.
 # BENCH_EXTRA_WORKERS="32 ...": phase "extra" runs binlogfs with these
 # worker counts in both profiles.
+# BENCH_PERF=dir: record the target server's profile over each apply
+# (perf record -a -g, 999 Hz: the whole machine, the client too) into
+# dir/PROFILE-LABEL.data.
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -213,6 +216,13 @@ run_one() {
     bench_log "$profile / $label: applying"
     local srv0
     srv0=$(server_cpu)
+    local perfpid=
+    if [ -n "${BENCH_PERF:-}" ]; then
+        mkdir -p "$BENCH_PERF"
+        perf record -q -F 999 -g -a \
+            -o "$BENCH_PERF/$profile-$(tr -c 'A-Za-z0-9.\n' - <<<"$label").data" >/dev/null 2>&1 &
+        perfpid=$!
+    fi
     t0=$(now_ns)
     case $method in
     pipe)
@@ -258,6 +268,10 @@ run_one() {
         kill -0 "$(cat "$TGT/run/mariadbd.pid")" 2>/dev/null || note+="server died; "
         ;;
     esac
+    if [ -n "$perfpid" ]; then
+        kill -INT "$perfpid" 2>/dev/null
+        wait "$perfpid" 2>/dev/null
+    fi
     secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')
     # the target server's CPU seconds over the apply: with the client's,
     # where the two cores went (the relay applier is all server)
