@@ -51,7 +51,8 @@ static int next_batch(Conn *c)
                 c->stmts = n;
                 return 1;
             }
-            n++;
+            if (nl > p && nl[-1] == ';') /* a statement ends its line with ';' (see ceiling.c) */
+                n++;
             p = nl + 1;
         }
     }

@@ -67,7 +67,10 @@ static void *run(void *arg)
             }
             memcpy(buf + blen, line, (size_t)n);
             blen += (size_t)n;
-            stmts++;
+            /* a statement ends its line with ';' (a BINLOG statement of
+             * several base64 chunks spans lines; base64 has no ';') */
+            if (n >= 2 && line[n - 2] == ';')
+                stmts++;
             continue;
         }
         if (!blen)
