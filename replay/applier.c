@@ -31,6 +31,7 @@
 
 #include "applier.h"
 #include "engine-private.h"
+#include "progress-event.h"
 #include "render.h"
 
 #define MAX_RETRIES 10
@@ -48,6 +49,7 @@ typedef enum {
     STMT_SOURCE, /* the source's statement text */
     STMT_ROWS,   /* BINLOG of row events: quote the Annotate_rows text */
     STMT_FDE,    /* BINLOG of the Format_description event */
+    STMT_PROGRESS, /* BINLOG of the progress row update (progress-event.c) */
 } StmtKind;
 
 typedef struct {
@@ -70,6 +72,10 @@ struct Applier {
     GArray *marks, *tail_marks; /* StmtMark of each statement of body, tail */
     GArray *tmp;    /* scratch offsets */
     GByteArray *rows; /* a batch's row events, concatenated */
+    GByteArray *pev;  /* the progress row events being rendered */
+    GBytes *fmt_fde;  /* the Format_description `fmt` was decoded from */
+    BlFormat fmt;
+    gboolean fmt_ok;
     /* waiting for the commit order (guarded by e->order.lock) */
     GCond cond;
     WaitKind wait;
@@ -330,7 +336,7 @@ static void expect_stmts(Applier *a, const GArray *marks, gsize start, gsize end
         const StmtMark *m = &g_array_index(marks, StmtMark, i);
         if (m->end <= start || m->end > end)
             continue;
-        if (m->kind == STMT_ROWS)
+        if (m->kind == STMT_ROWS || m->kind == STMT_PROGRESS)
             g_array_append_val(a->flagless, n);
         n++;
     }
@@ -353,6 +359,48 @@ static gboolean is_txn(const Job *j)
     return !j->standalone && !j->xa_prepare;
 }
 
+/* The progress row update as row events (progress-event.c), appended to
+ * the tail, encoded for the Format_description the session has: FALSE
+ * (nothing appended) when that cannot be done. */
+static gboolean render_progress_events(Applier *a, Job *j, const char *wm_file, guint64 wm_pos)
+{
+    BlEngine *e = a->e;
+    GBytes *fde = a->session.fde;
+    if (!e->progress_layout.usable || !fde)
+        return FALSE;
+    if (a->fmt_fde != fde || !g_bytes_equal(a->fmt_fde, fde)) {
+        g_clear_pointer(&a->fmt_fde, g_bytes_unref);
+        gsize len;
+        const guint8 *d = g_bytes_get_data(fde, &len);
+        a->fmt_ok = bl_format_decode(d, len, &a->fmt, NULL);
+        a->fmt_fde = g_bytes_ref(fde);
+    }
+    if (!a->fmt_ok)
+        return FALSE;
+    gsize len;
+    const guint8 *d = g_bytes_get_data(fde, &len);
+    BlEventHeader h;
+    bl_header_decode(d, &h);
+    BlProgressRow row = {
+        .worker = (guint16)a->index,
+        .file = j->file,
+        .pos = j->trx->end_pos,
+        .gtid = j->gtid_text,
+        .wm_file = wm_file ? wm_file : "",
+        .wm_pos = wm_pos,
+        .updated_us = g_get_real_time(),
+    };
+    g_byte_array_set_size(a->pev, 0);
+    if (!bl_progress_events(a->pev, &e->progress_layout, &a->fmt, h.server_id,
+                            (guint32)(row.updated_us / G_USEC_PER_SEC), (guint32)MIN(j->trx->end_pos, G_MAXUINT32),
+                            e->progress_db, e->progress_table, &row))
+        return FALSE;
+    g_string_append(a->tail, "BINLOG '");
+    bl_base64_append(a->tail, a->pev->data, a->pev->len);
+    g_string_append(a->tail, "';\n");
+    return TRUE;
+}
+
 /* The tail: progress row, then COMMIT (or autocommit for what already
  * committed itself: DDL, XA PREPARE, ROLLBACK-terminated groups). */
 static void render_tail(Applier *a, Job *j, const char *wm_file, guint64 wm_pos)
@@ -364,8 +412,12 @@ static void render_tail(Applier *a, Job *j, const char *wm_file, guint64 wm_pos)
         g_string_append(t, "ROLLBACK;\n");
         mark(a->tail_marks, t->len, STMT_OURS);
     }
-    bl_progress_sql(t, a->e->progress_db, a->e->progress_table, a->index, j, wm_file, wm_pos);
-    mark(a->tail_marks, t->len, STMT_OURS);
+    if (render_progress_events(a, j, wm_file, wm_pos)) {
+        mark(a->tail_marks, t->len, STMT_PROGRESS);
+    } else {
+        bl_progress_sql(t, a->e->progress_db, a->e->progress_table, a->index, j, wm_file, wm_pos);
+        mark(a->tail_marks, t->len, STMT_OURS);
+    }
     if (is_txn(j) && !j->rollback) {
         g_string_append(t, "COMMIT;\n");
         mark(a->tail_marks, t->len, STMT_OURS);
@@ -510,6 +562,35 @@ static void rollback(Applier *a)
  * batch stays far below max_allowed_packet (16 MiB by default) whatever
  * the transaction's size. `tail` (progress row and COMMIT), when
  * given, joins the last batch. */
+/* When the tail's first statement is the BINLOG of the progress row
+ * events and the body ends with a BINLOG of row events, the progress
+ * events join that statement (a BINLOG statement takes several base64
+ * chunks, as mysqlbinlog writes them): one statement, one reply less per
+ * transaction, unless that statement was sent already (the body's text
+ * from `start` on was not). Returns the bytes of the tail now in the body
+ * (0: none). */
+static gsize join_progress(Applier *a, const GString *tail, gsize start)
+{
+    static const char head[] = "BINLOG '", end[] = "';\n";
+    const gsize hl = sizeof head - 1, el = sizeof end - 1;
+    if (!a->tail_marks->len || !a->marks->len)
+        return 0;
+    const StmtMark *first = &g_array_index(a->tail_marks, StmtMark, 0);
+    StmtMark *body_last = &g_array_index(a->marks, StmtMark, a->marks->len - 1);
+    GString *b = a->body;
+    /* start: where the batch not yet sent begins (a statement boundary);
+     * a body's large first part may have gone in a batch of its own */
+    if (first->kind != STMT_PROGRESS || body_last->kind != STMT_ROWS || body_last->end != b->len || start >= b->len ||
+        b->len < el || memcmp(b->str + b->len - el, end, el) != 0 || first->end < hl + el ||
+        memcmp(tail->str, head, hl) != 0)
+        return 0;
+    g_string_truncate(b, b->len - el);
+    g_string_append_c(b, '\n');
+    g_string_append_len(b, tail->str + hl, (gssize)(first->end - hl));
+    body_last->end = b->len;
+    return first->end;
+}
+
 static gboolean send_body(Applier *a, const GString *tail, GError **error)
 {
     gsize start = 0;
@@ -519,12 +600,13 @@ static gboolean send_body(Applier *a, const GString *tail, GError **error)
         if (!last && end - start < BATCH_TEXT_MAX)
             continue;
         if (last && tail) {
-            gsize base = a->body->len;
-            for (guint k = 0; k < a->tail_marks->len; k++) {
+            gsize skip = join_progress(a, tail, start);
+            gsize base = a->body->len - skip;
+            for (guint k = skip ? 1 : 0; k < a->tail_marks->len; k++) {
                 const StmtMark *m = &g_array_index(a->tail_marks, StmtMark, k);
                 mark(a->marks, base + m->end, m->kind);
             }
-            g_string_append_len(a->body, tail->str, (gssize)tail->len);
+            g_string_append_len(a->body, tail->str + skip, (gssize)(tail->len - skip));
             end = a->body->len;
             expect_stmts(a, a->marks, start, end);
             if (!bl_conn_send(a->conn, a->body->str + start, end - start, error))
@@ -539,6 +621,18 @@ static gboolean send_body(Applier *a, const GString *tail, GError **error)
         start = end;
     }
     return TRUE;
+}
+
+/* Sends the tail as a batch of its own; on failure, notes the statement. */
+static gboolean send_tail(Applier *a, GError **error)
+{
+    expect_stmts(a, a->tail_marks, 0, a->tail->len);
+    if (!bl_conn_send(a->conn, a->tail->str, a->tail->len, error))
+        return FALSE;
+    if (bl_conn_finish(a->conn, error))
+        return TRUE;
+    note_failure(a, a->tail, a->tail_marks, 0);
+    return FALSE;
 }
 
 /* One attempt. On failure *error is set and the transaction rolled back
@@ -575,12 +669,8 @@ static RunResult run_once(Applier *a, Job *j, gboolean serial, gboolean *committ
     }
     render_tail(a, j, wm_file, wm_pos);
     *committing = TRUE;
-    if (!bl_conn_send(a->conn, a->tail->str, a->tail->len, error))
+    if (!send_tail(a, error))
         return classify(a, *error);
-    if (!bl_conn_finish(a->conn, error)) {
-        note_failure(a, a->tail, a->tail_marks, 0);
-        return classify(a, *error);
-    }
     return RUN_OK;
 }
 
@@ -645,11 +735,7 @@ static gboolean apply_streamed(Applier *a, Job *j, char **failure)
         guint64 wm_pos = 0;
         wait_commit_slot(a, j->seq, 0, FALSE, TRUE, &wm_file, &wm_pos);
         render_tail(a, j, wm_file, wm_pos);
-        ok = bl_conn_send(a->conn, a->tail->str, a->tail->len, &error);
-        if (ok && !bl_conn_finish(a->conn, &error)) {
-            note_failure(a, a->tail, a->tail_marks, 0);
-            ok = FALSE;
-        }
+        ok = send_tail(a, &error);
     }
     if (!ok) {
         rollback(a);
@@ -732,6 +818,10 @@ static char *describe_failure(Applier *a, Job *j, GError *error)
         break;
     case STMT_FDE:
         g_string_append_printf(s, "; statement: BINLOG of the Format_description event of %s", j->file);
+        break;
+    case STMT_PROGRESS:
+        g_string_append_printf(s, "; statement (binlogfs's own): the update of its progress row in %s.%s, "
+                               "as BINLOG row events", a->e->progress_db, a->e->progress_table);
         break;
     case STMT_NONE:
         break;
@@ -871,12 +961,8 @@ static RunResult run_batch(Applier *a, Job *first, Job *last, const Job *before_
     }
     render_tail(a, last, before_last->file, before_last->trx->end_pos);
     *committing = TRUE;
-    if (!bl_conn_send(a->conn, a->tail->str, a->tail->len, error))
+    if (!send_tail(a, error))
         return classify(a, *error);
-    if (!bl_conn_finish(a->conn, error)) {
-        note_failure(a, a->tail, a->tail_marks, 0);
-        return classify(a, *error);
-    }
     return RUN_OK;
 }
 
@@ -1048,6 +1134,7 @@ Applier *bl_applier_new(BlEngine *e, guint index, GError **error)
     a->tail_marks = g_array_new(FALSE, FALSE, sizeof(StmtMark));
     a->tmp = g_array_new(FALSE, FALSE, sizeof(gsize));
     a->rows = g_byte_array_new();
+    a->pev = g_byte_array_new();
     g_cond_init(&a->cond);
     bl_applier_init_session(a, NULL);
     g_autofree char *log_bin = NULL;
@@ -1081,6 +1168,9 @@ void bl_applier_stop(Applier *a)
     g_array_unref(a->tail_marks);
     g_array_unref(a->tmp);
     g_byte_array_unref(a->rows);
+    g_byte_array_unref(a->pev);
+    if (a->fmt_fde)
+        g_bytes_unref(a->fmt_fde);
     g_cond_clear(&a->cond);
     g_free(a->failed_text);
     g_free(a);

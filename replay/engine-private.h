@@ -15,6 +15,7 @@
 
 #include "conn.h"
 #include "job.h"
+#include "progress-event.h"
 
 #define BL_ORDER_RING 1024 /* > BL_MAX_WORKERS: jobs in flight at once */
 
@@ -68,6 +69,7 @@ struct BlEngine {
     char **charset_by_id;    /* 65536 entries: charset name of a collation id */
     char **collation_by_id;  /* 65536 entries: collation name */
     gboolean target_is_mariadb;
+    BlProgressLayout progress_layout; /* usable: progress updates as row events */
 
     GMutex lock;
     GCond changed;           /* state or counters changed */
@@ -133,6 +135,10 @@ void bl_applier_stop(Applier *a);
 
 /* progress.c */
 gboolean bl_progress_setup(BlConn *c, const char *db, const char *table, GError **error);
+/* Whether the progress table (made by bl_progress_setup) is exactly
+ * binlogfs's, so that its updates may travel as row events; never fails
+ * (the SQL update is the fallback). */
+void bl_progress_layout(BlConn *c, const char *db, const char *table, BlProgressLayout *out);
 /* Reads the resume point: *file:*pos = the greatest watermark (all
  * before it applied), *done = "file:pos" ends of transactions applied
  * beyond it, and (*last, *last_pos, *gtid) the greatest position applied. */

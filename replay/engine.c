@@ -127,6 +127,8 @@ BlEngine *bl_engine_new(const BlEngineConfig *config, GError **error)
                                    &e->resume_pos, e->resume_done, &e->pos_file, &e->pos,
                                    &e->pos_gtid, error) &&
                   load_collations(e, c, error);
+    if (ok && e->target_is_mariadb && !g_getenv("BINLOGFS_PROGRESS_SQL"))
+        bl_progress_layout(c, e->progress_db, e->progress_table, &e->progress_layout);
     if (ok)
         note_flush_bound(e, c);
     bl_conn_free(c);

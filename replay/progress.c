@@ -76,6 +76,73 @@ gboolean bl_progress_setup(BlConn *c, const char *db, const char *table, GError 
     return ok;
 }
 
+/* information_schema.COLUMNS of binlogfs's progress table, column by
+ * column: name, DATA_TYPE, unsigned, nullable. */
+static const struct {
+    const char *name, *type;
+    gboolean is_unsigned, nullable;
+} progress_columns[] = {
+    { "worker", "smallint", TRUE, FALSE },  { "file", "varchar", FALSE, FALSE },
+    { "pos", "bigint", TRUE, FALSE },       { "gtid", "varchar", FALSE, FALSE },
+    { "updated", "datetime", FALSE, TRUE }, { "wm_file", "varchar", FALSE, FALSE },
+    { "wm_pos", "bigint", TRUE, FALSE },
+};
+
+void bl_progress_layout(BlConn *c, const char *db, const char *table, BlProgressLayout *out)
+{
+    memset(out, 0, sizeof *out);
+    MYSQL *m = bl_conn_mysql(c);
+    /* DATETIME columns made while mysql56_temporal_format=OFF keep
+     * MariaDB's older format, not MYSQL_TYPE_DATETIME2; nothing in
+     * information_schema tells them apart, so the setting decides (a table
+     * made while it was OFF, and used after it was turned ON, makes the
+     * server refuse the events: the replay stops and says so) */
+    g_autofree char *fmt = NULL;
+    if (!bl_conn_query_value(c, "SELECT @@global.mysql56_temporal_format", &fmt, NULL) || !fmt ||
+        !g_str_equal(fmt, "1"))
+        return;
+    g_autofree char *sql = g_strdup_printf(
+        "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, COLUMN_KEY, CHARACTER_OCTET_LENGTH,"
+        " DATETIME_PRECISION FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='%s' AND TABLE_NAME='%s'"
+        " ORDER BY ORDINAL_POSITION",
+        db, table);
+    if (strchr(db, '\'') || strchr(table, '\'') || mysql_real_query(m, sql, strlen(sql)) != 0)
+        return;
+    MYSQL_RES *res = mysql_store_result(m);
+    if (!res)
+        return;
+    guint n = 0, len[G_N_ELEMENTS(progress_columns)] = { 0 };
+    gboolean ok = TRUE;
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(res)) != NULL) {
+        if (n >= G_N_ELEMENTS(progress_columns) || !row[0] || !row[1] || !row[2] || !row[3] || !row[4]) {
+            ok = FALSE;
+            break;
+        }
+        const char *ctype = row[2];
+        ok = ok && g_ascii_strcasecmp(row[0], progress_columns[n].name) == 0 &&
+             g_ascii_strcasecmp(row[1], progress_columns[n].type) == 0 &&
+             (strstr(ctype, "unsigned") != NULL) == progress_columns[n].is_unsigned &&
+             g_str_equal(row[3], "YES") == progress_columns[n].nullable &&
+             g_str_equal(row[4], "PRI") == (n == 0);
+        if (g_str_equal(progress_columns[n].type, "varchar"))
+            len[n] = row[5] ? (guint)g_ascii_strtoull(row[5], NULL, 10) : 0;
+        if (g_str_equal(progress_columns[n].type, "datetime"))
+            ok = ok && row[6] && g_str_equal(row[6], "6");
+        n++;
+    }
+    mysql_free_result(res);
+    if (!ok || n != G_N_ELEMENTS(progress_columns))
+        return;
+    for (guint i = 0; i < n; i++)
+        if (g_str_equal(progress_columns[i].type, "varchar") && (len[i] < 64 || len[i] > 65535))
+            return;
+    out->file_len = (guint16)len[1];
+    out->gtid_len = (guint16)len[3];
+    out->wm_file_len = (guint16)len[5];
+    out->usable = TRUE;
+}
+
 static int pos_cmp(const char *fa, guint64 pa, const char *fb, guint64 pb)
 {
     if (!fa || !fa[0])
