@@ -557,11 +557,6 @@ static void rollback(Applier *a)
     bl_conn_query(a->conn, "ROLLBACK", 8, NULL);
 }
 
-/* Sends the body in as few batches as the server takes: a batch is cut
- * after a BINLOG statement once it holds BATCH_TEXT_MAX bytes, so a
- * batch stays far below max_allowed_packet (16 MiB by default) whatever
- * the transaction's size. `tail` (progress row and COMMIT), when
- * given, joins the last batch. */
 /* When the tail's first statement is the BINLOG of the progress row
  * events and the body ends with a BINLOG of row events, the progress
  * events join that statement (a BINLOG statement takes several base64
@@ -591,6 +586,11 @@ static gsize join_progress(Applier *a, const GString *tail, gsize start)
     return first->end;
 }
 
+/* Sends the body in as few batches as the server takes: a batch is cut
+ * after a BINLOG statement once it holds BATCH_TEXT_MAX bytes, so a
+ * batch stays far below max_allowed_packet (16 MiB by default) whatever
+ * the transaction's size. `tail` (progress row and COMMIT), when
+ * given, joins the last batch. */
 static gboolean send_body(Applier *a, const GString *tail, GError **error)
 {
     gsize start = 0;
