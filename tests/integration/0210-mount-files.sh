@@ -178,6 +178,11 @@ is "$(fstate "${N[9]}") $(fstate "${N[10]}")" "applied applied" "${N[9]} and ${N
 # ---- a garbage file -----------------------------------------------------------------------
 head -c 100000 /dev/urandom >"$TEST_TMP/junk.000001"
 ok "cp of a garbage file succeeds (the copy is durable)" cp "$TEST_TMP/junk.000001" "$mnt/binlogs/"
+# the file is read after its copy ends, by the engine's own thread
+for ((i = 0; i < 100; i++)); do
+    grep -q 'junk\.000001' "$mnt/errors" && break
+    sleep 0.1
+done
 like "$(cat "$mnt/errors")" 'junk\.000001:[0-9]+: ' "errors: the garbage file is named, with an offset"
 is "$(fstate junk.000001)" rejected "status.json: the garbage file is rejected"
 ok "the mount keeps working: status.json parses" jq -e .state "$mnt/status.json"
