@@ -75,6 +75,7 @@ struct Applier {
     GByteArray *pev;  /* the progress row events being rendered */
     GBytes *fmt_fde;  /* the Format_description `fmt` was decoded from */
     BlFormat fmt;
+    guint32 fmt_server_id; /* its header's */
     gboolean fmt_ok;
     /* waiting for the commit order (guarded by e->order.lock) */
     GCond cond;
@@ -368,19 +369,16 @@ static gboolean render_progress_events(Applier *a, Job *j, const char *wm_file, 
     GBytes *fde = a->session.fde;
     if (!e->progress_layout.usable || !fde)
         return FALSE;
-    if (a->fmt_fde != fde || !g_bytes_equal(a->fmt_fde, fde)) {
+    if (!a->fmt_fde || !g_bytes_equal(a->fmt_fde, fde)) {
         g_clear_pointer(&a->fmt_fde, g_bytes_unref);
         gsize len;
         const guint8 *d = g_bytes_get_data(fde, &len);
         a->fmt_ok = bl_format_decode(d, len, &a->fmt, NULL);
+        a->fmt_server_id = a->fmt_ok ? bl_u32(d + 5) : 0;
         a->fmt_fde = g_bytes_ref(fde);
     }
     if (!a->fmt_ok)
         return FALSE;
-    gsize len;
-    const guint8 *d = g_bytes_get_data(fde, &len);
-    BlEventHeader h;
-    bl_header_decode(d, &h);
     BlProgressRow row = {
         .worker = (guint16)a->index,
         .file = j->file,
@@ -391,7 +389,7 @@ static gboolean render_progress_events(Applier *a, Job *j, const char *wm_file, 
         .updated_us = g_get_real_time(),
     };
     g_byte_array_set_size(a->pev, 0);
-    if (!bl_progress_events(a->pev, &e->progress_layout, &a->fmt, h.server_id,
+    if (!bl_progress_events(a->pev, &e->progress_layout, &a->fmt, a->fmt_server_id,
                             (guint32)(row.updated_us / G_USEC_PER_SEC), (guint32)MIN(j->trx->end_pos, G_MAXUINT32),
                             e->progress_db, e->progress_table, &row))
         return FALSE;

@@ -8,6 +8,7 @@
 
 #include <binlogfs/binlog.h>
 #include <binlogfs/error.h>
+#include <binlogfs/reader.h>
 
 void bl_header_decode(const guint8 *p, BlEventHeader *h)
 {
@@ -17,6 +18,21 @@ void bl_header_decode(const guint8 *p, BlEventHeader *h)
     h->size = bl_u32(p + 9);
     h->log_pos = bl_u32(p + 13);
     h->flags = bl_u16(p + 17);
+}
+
+void bl_event_seal(GByteArray *b, guint start, gboolean crc)
+{
+    guint32 size = b->len - start + (crc ? 4 : 0);
+    guint8 *p = b->data + start + 9;
+    p[0] = (guint8)size;
+    p[1] = (guint8)(size >> 8);
+    p[2] = (guint8)(size >> 16);
+    p[3] = (guint8)(size >> 24);
+    if (crc) {
+        guint32 c = bl_crc32(0, b->data + start, b->len - start);
+        guint8 t[4] = { (guint8)c, (guint8)(c >> 8), (guint8)(c >> 16), (guint8)(c >> 24) };
+        g_byte_array_append(b, t, 4);
+    }
 }
 
 gboolean bl_lenenc(const guint8 **pp, const guint8 *end, guint64 *out)

@@ -53,22 +53,6 @@ typedef struct {
 
 /* Event bytes for a BINLOG statement: inner payload events get the CRC the
  * FDE announces; Table_map db names are rewritten. */
-static void put_crc(GByteArray *b)
-{
-    guint32 c = bl_crc32(0, b->data, b->len);
-    guint8 t[4] = { (guint8)c, (guint8)(c >> 8), (guint8)(c >> 16), (guint8)(c >> 24) };
-    g_byte_array_append(b, t, 4);
-}
-
-static void set_size(GByteArray *b)
-{
-    guint32 n = b->len;
-    b->data[9] = (guint8)n;
-    b->data[10] = (guint8)(n >> 8);
-    b->data[11] = (guint8)(n >> 16);
-    b->data[12] = (guint8)(n >> 24);
-}
-
 static const char *rewrite_db(BlEngine *e, const char *db, gsize len)
 {
     if (!e->cfg.rewrites)
@@ -112,14 +96,7 @@ static GByteArray *normalize(Feeder *f, const BlEvent *ev)
     } else {
         g_byte_array_append(b, ev->data, (guint)body_end);
     }
-    if (f->fde_crc) {
-        g_byte_array_set_size(b, b->len + 4);
-        set_size(b);
-        g_byte_array_set_size(b, b->len - 4);
-        put_crc(b);
-    } else {
-        set_size(b);
-    }
+    bl_event_seal(b, 0, f->fde_crc);
     return b;
 }
 

@@ -15,7 +15,6 @@
  */
 #include <string.h>
 
-#include <binlogfs/reader.h>
 #include <binlogfs/rows.h>
 
 #include "progress-event.h"
@@ -90,7 +89,7 @@ static void put_datetime2(GByteArray *b, gint64 us)
     g_byte_array_append(b, x, 8);
 }
 
-/* Starts an event: the common header, its size filled in by end_event. */
+/* Starts an event: the common header, its size filled in by bl_event_seal. */
 static guint begin_event(GByteArray *b, guint8 type, guint32 timestamp, guint32 server_id, guint32 log_pos)
 {
     guint start = b->len;
@@ -101,18 +100,6 @@ static guint begin_event(GByteArray *b, guint8 type, guint32 timestamp, guint32 
     put32(b, log_pos);
     put16(b, 0); /* flags */
     return start;
-}
-
-static void end_event(GByteArray *b, guint start, const BlFormat *fmt)
-{
-    guint32 size = b->len - start + (fmt->checksum_alg == BL_CHECKSUM_CRC32 ? 4 : 0);
-    guint8 *p = b->data + start + 9;
-    p[0] = (guint8)size;
-    p[1] = (guint8)(size >> 8);
-    p[2] = (guint8)(size >> 16);
-    p[3] = (guint8)(size >> 24);
-    if (fmt->checksum_alg == BL_CHECKSUM_CRC32)
-        put32(b, bl_crc32(0, b->data + start, b->len - start));
 }
 
 gboolean bl_progress_events(GByteArray *out, const BlProgressLayout *lay, const BlFormat *fmt,
@@ -143,7 +130,7 @@ gboolean bl_progress_events(GByteArray *out, const BlProgressLayout *lay, const 
     put8(out, 6);
     put16(out, lay->wm_file_len);
     put8(out, 1 << 4); /* `updated` is the only nullable column */
-    end_event(out, ev, fmt);
+    bl_event_seal(out, ev, fmt->checksum_alg == BL_CHECKSUM_CRC32);
 
     /* Update_rows v1: id, flags, columns, before columns, after columns, images */
     ev = begin_event(out, BL_UPDATE_ROWS_EVENT_V1, timestamp, server_id, log_pos);
@@ -162,7 +149,7 @@ gboolean bl_progress_events(GByteArray *out, const BlProgressLayout *lay, const 
     put_datetime2(out, row->updated_us);
     ok = ok && put_varchar(out, row->wm_file, lay->wm_file_len);
     put64(out, row->wm_pos);
-    end_event(out, ev, fmt);
+    bl_event_seal(out, ev, fmt->checksum_alg == BL_CHECKSUM_CRC32);
     if (!ok)
         g_byte_array_set_size(out, old_len);
     return ok;

@@ -132,6 +132,11 @@ static inline guint64 bl_u64(const guint8 *p) { return (guint64)bl_u32(p) | (gui
 /* Decodes the 19-byte common header at p. */
 void bl_header_decode(const guint8 *p, BlEventHeader *h);
 
+/* Ends an event written from b->data[start] to the end of b: stores its
+ * size in its header and, with `crc`, appends its CRC32 (counted in the
+ * size). */
+void bl_event_seal(GByteArray *b, guint start, gboolean crc);
+
 /* Decodes a Format_description event (whole raw event, `len` bytes).
  * Fails with BL_ERROR_CORRUPT or BL_ERROR_UNSUPPORTED (binlog_version != 4);
  * the message has no file name: the caller prefixes it. */
