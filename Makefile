@@ -72,10 +72,15 @@ $(BIN): $(FRONT_OBJ) $(LIB)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $(FRONT_OBJ) $(LIB) $(LIBS)
 
+# The shared fixtures (real binlogs) the unit tests read: beside the
+# checkout, as in the project's workspace, else the workspace's own copy
+# (a clone made elsewhere, e.g. /tmp/c, has no ../shared).
+FIXTURES ?= $(or $(firstword $(wildcard $(CURDIR)/../shared/fixtures /work/shared/fixtures)),$(CURDIR)/../shared/fixtures)
+
 $(B)/tests/unit/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
-	@$(CC) $(CPPFLAGS) $(CFLAGS) -DBL_SOURCE_DIR='"$(CURDIR)"' -o $@ $< $(UNIT_OBJ) $(LIB) $(LDFLAGS) $(LIBS)
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -DBL_SOURCE_DIR='"$(CURDIR)"' -DBL_FIXTURES='"$(FIXTURES)/"' -o $@ $< $(UNIT_OBJ) $(LIB) $(LDFLAGS) $(LIBS)
 
 # Unit tests of frontend code also link the objects they test.
 $(B)/tests/unit/test-status: UNIT_OBJ = $(B)/fs/status.o $(B)/fs/jsonw.o

@@ -1,5 +1,6 @@
 /* Unit tests of the reader, the event decoders and the transaction
- * builder, on the real binlogs in ../shared/fixtures (no server). */
+ * builder, on the real binlogs in ../shared/fixtures (BL_FIXTURES: see the
+ * Makefile; no server). */
 #include <string.h>
 #include <unistd.h>
 
@@ -8,7 +9,7 @@
 #include <binlogfs/reader.h>
 #include <binlogfs/trx.h>
 
-#define FIX BL_SOURCE_DIR "/../shared/fixtures/"
+#define FIX BL_FIXTURES
 
 typedef struct {
     guint64 types[256];

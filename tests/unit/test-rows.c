@@ -9,7 +9,7 @@
 
 #include <binlogfs/rows.h>
 
-#define FIX BL_SOURCE_DIR "/../shared/fixtures/"
+#define FIX BL_FIXTURES
 
 /* Every fixture the reader can read, and how many rows events and rows
  * it holds: cross-checked with mariadb-binlog -vv where it reads the file
