@@ -92,15 +92,11 @@ void bl_progress_layout(BlConn *c, const char *db, const char *table, BlProgress
 {
     memset(out, 0, sizeof *out);
     MYSQL *m = bl_conn_mysql(c);
-    /* DATETIME columns made while mysql56_temporal_format=OFF keep
-     * MariaDB's older format, not MYSQL_TYPE_DATETIME2; nothing in
-     * information_schema tells them apart, so the setting decides (a table
-     * made while it was OFF, and used after it was turned ON, makes the
-     * server refuse the events: the replay stops and says so) */
-    g_autofree char *fmt = NULL;
-    if (!bl_conn_query_value(c, "SELECT @@global.mysql56_temporal_format", &fmt, NULL) || !fmt ||
-        !g_str_equal(fmt, "1"))
-        return;
+    /* A DATETIME(6) column of MariaDB's older format (made while
+     * mysql56_temporal_format=OFF; information_schema does not tell it
+     * apart) takes the DATETIME2 value of the events as well: the server
+     * converts between its temporal formats without slave_type_conversions
+     * (test 0185) */
     g_autofree char *sql = g_strdup_printf(
         "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, COLUMN_KEY, CHARACTER_OCTET_LENGTH,"
         " DATETIME_PRECISION FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='%s' AND TABLE_NAME='%s'"

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# 0185-replay-progress-table — how the progress row travels, and that it
+# is the same row whichever way it goes.
+#
+# On a MariaDB target, binlogfs updates its progress row (binlogfs.progress)
+# with Table_map + Update_rows events joined to the transaction's BINLOG
+# statement, and with an SQL UPDATE where it cannot (doc/replay.md). The
+# target's general log shows which way was taken.
+#
+# Workload: a source (ROW), app.t with inserts and updates, FLUSH BINARY
+# LOGS in the middle: two files, 7 transactions.
+# Cases, each on a fresh target, replayed with 1 worker (one progress
+# row, so the rows compare):
+#   - the default: no SQL UPDATE of the progress table in the general log;
+#     app.t equals the source's; the progress row names the end of the
+#     last transaction (inspect --transactions) and its GTID;
+#   - BINLOGFS_PROGRESS_SQL=1 with --batch=1 (this target has no binlog,
+#     so by default consecutive transactions share one target transaction
+#     and one update): one SQL UPDATE per transaction; the
+#     progress row (every column but `updated`) equals the default's;
+#   - a progress table that is not binlogfs's layout (a DBA's column added
+#     at its end): the SQL UPDATE is used; app.t equal, same row;
+#   - a progress table made while mysql56_temporal_format=OFF (its
+#     DATETIME of MariaDB's older format, which information_schema does not
+#     tell apart), replayed after the setting went ON and with it OFF: the
+#     server takes the events' DATETIME2 value; no SQL UPDATE; app.t equal,
+#     same row, `updated` a time of today with its microseconds;
+#   - a rerun of the same files applies nothing (the row events committed
+#     the progress) and the row is unchanged.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/tap.sh"
+. "$here/../lib/server.sh"
+trap tap_cleanup EXIT
+server_require
+command -v jq >/dev/null || skip_all "jq is not installed"
+BINLOGFS=${BINLOGFS:-$here/../../build/binlogfs}
+[ -x "$BINLOGFS" ] || bail_out "the binary under test \$BINLOGFS=$BINLOGFS is not executable"
+
+server_start src --log-bin="$TEST_TMP/src/binlog/bin" --server-id=1 --binlog-format=ROW \
+    --innodb-flush-log-at-trx-commit=2 --sync-binlog=0 || bail_out "cannot start the source"
+server_sql src "CREATE DATABASE app; CREATE TABLE app.t (id INT PRIMARY KEY, v VARCHAR(20), d DATETIME(6));
+    INSERT INTO app.t VALUES (1, 'one', NOW(6)), (2, 'two', NULL);
+    UPDATE app.t SET v = 'uno' WHERE id = 1;
+    FLUSH BINARY LOGS;
+    INSERT INTO app.t VALUES (3, 'three', '2001-02-03 04:05:06.789');
+    BEGIN; UPDATE app.t SET v = CONCAT(v, '!'); DELETE FROM app.t WHERE id = 2; COMMIT;" ||
+    bail_out "cannot write the workload"
+mapfile -t files < <(server_binlogs src)
+[ "${#files[@]}" -ge 2 ] || bail_out "expected two binlog files, got ${#files[@]}"
+want_t=$(server_sql src "SELECT * FROM app.t ORDER BY id")
+ntrx=$("$BINLOGFS" inspect --transactions --json "${files[@]}" | jq -s 'length')
+last=$("$BINLOGFS" inspect --transactions --json "${files[@]}" | jq -rs 'last | "\(.file | split("/") | last):\(.end) \(.gtid)"')
+cmp_ok "$ntrx" -ge 5 "the workload has transactions ($ntrx)"
+
+# progress_row NAME: the progress row of worker 0, every column but
+# `updated`.
+progress_row() {
+    server_sql "$1" "SELECT worker, file, pos, gtid, wm_file, wm_pos FROM binlogfs.progress WHERE file <> ''"
+}
+# sql_updates NAME: SQL UPDATEs of the progress table in the general log.
+sql_updates() {
+    grep -c 'UPDATE `binlogfs`.`progress`' "$TEST_TMP/$1.general.log"
+}
+# fresh NAME: 1 if worker 0's `updated` is within 10 minutes before the
+# server's clock and has a fraction of a second (the client runs on the
+# server's host, in its time zone).
+fresh() {
+    server_sql "$1" "SELECT TIMESTAMPDIFF(SECOND, updated, NOW(6)) BETWEEN 0 AND 600
+        AND updated LIKE '%.______' AND MICROSECOND(updated) > 0 FROM binlogfs.progress WHERE file <> ''"
+}
+start_target() {
+    server_start "$1" --general-log=1 --general-log-file="$TEST_TMP/$1.general.log" || bail_out "cannot start $1"
+}
+replay() {
+    local name=$1
+    shift
+    "$BINLOGFS" replay --socket="$(server_sock "$name")" -uroot --workers=1 "$@" 2>"$TEST_TMP/$name.err"
+}
+
+# The default: row events.
+start_target events
+ok "the default replay exits 0" replay events "${files[@]}"
+is "$(sql_updates events)" 0 "the default: no SQL UPDATE of the progress table"
+is "$(server_sql events "SELECT * FROM app.t ORDER BY id")" "$want_t" "the default: app.t equals the source's"
+row=$(progress_row events)
+is "$(echo "$row" | awk '{print $2 ":" $3 " " $4}')" "$last" "the default: the progress row names the last transaction"
+is "$(fresh events)" 1 "the default: updated is the time of the replay, with microseconds"
+ok "a rerun exits 0" replay events "${files[@]}"
+like "$(cat "$TEST_TMP/events.err")" "0 transactions applied" "a rerun applies nothing"
+is "$(progress_row events)" "$row" "a rerun leaves the progress row"
+
+# BINLOGFS_PROGRESS_SQL: the SQL update, the same row.
+start_target sqlpath
+ok "BINLOGFS_PROGRESS_SQL=1 (--batch=1): exits 0" env BINLOGFS_PROGRESS_SQL=1 \
+    "$BINLOGFS" replay --socket="$(server_sock sqlpath)" -uroot --workers=1 --batch=1 "${files[@]}"
+is "$(sql_updates sqlpath)" "$ntrx" "BINLOGFS_PROGRESS_SQL=1 (--batch=1): one SQL UPDATE per transaction"
+is "$(progress_row sqlpath)" "$row" "BINLOGFS_PROGRESS_SQL=1: the same progress row as the events"
+is "$(server_sql sqlpath "SELECT * FROM app.t ORDER BY id")" "$want_t" "BINLOGFS_PROGRESS_SQL=1: app.t equal"
+
+# A progress table of another layout: the SQL update.
+start_target other
+server_sql other "CREATE DATABASE binlogfs; CREATE TABLE binlogfs.progress (
+    worker SMALLINT UNSIGNED NOT NULL PRIMARY KEY, file VARCHAR(512) NOT NULL DEFAULT '',
+    pos BIGINT UNSIGNED NOT NULL DEFAULT 0, gtid VARCHAR(256) NOT NULL DEFAULT '',
+    updated DATETIME(6) NULL, wm_file VARCHAR(512) NOT NULL DEFAULT '',
+    wm_pos BIGINT UNSIGNED NOT NULL DEFAULT 0, dba_note VARCHAR(10) NULL) ENGINE=InnoDB" ||
+    bail_out "cannot create the other progress table"
+ok "another layout: exits 0" replay other "${files[@]}"
+cmp_ok "$(sql_updates other)" -ge 1 "another layout: the SQL UPDATE is used"
+is "$(progress_row other)" "$row" "another layout: the same progress row"
+is "$(server_sql other "SELECT * FROM app.t ORDER BY id")" "$want_t" "another layout: app.t equal"
+
+# A progress table of the older DATETIME format: made by a first run
+# while mysql56_temporal_format=OFF, then the rest with the setting ON,
+# and once more from scratch with it OFF all along.
+for after in ON OFF; do
+    name=old$after
+    start_target "$name"
+    server_sql "$name" "SET GLOBAL mysql56_temporal_format=OFF"
+    ok "old DATETIME ($after after): the first file exits 0" replay "$name" "${files[0]}"
+    like "$(server_sql "$name" "SHOW CREATE TABLE binlogfs.progress" | tr '\t' ' ')" \
+        "\`updated\` datetime\(6\) /\* mariadb-5.3 \*/" "old DATETIME ($after after): the table has the older format"
+    server_sql "$name" "SET GLOBAL mysql56_temporal_format=$after"
+    before=$(sql_updates "$name")
+    ok "old DATETIME ($after after): the rest exits 0" replay "$name" "${files[@]}"
+    is "$(($(sql_updates "$name") - before))" 0 "old DATETIME ($after after): no SQL UPDATE, the events were taken"
+    is "$(progress_row "$name")" "$row" "old DATETIME ($after after): the same progress row"
+    is "$(fresh "$name")" 1 "old DATETIME ($after after): updated is the time of the replay, with microseconds"
+    is "$(server_sql "$name" "SELECT * FROM app.t ORDER BY id")" "$want_t" "old DATETIME ($after after): app.t equal"
+    server_stop "$name"
+done
+done_testing
