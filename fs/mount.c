@@ -482,7 +482,7 @@ int cmd_mount(int argc, char **argv)
     int pargc = (int)a.args->len - 1;
     char **pargv = (char **)a.args->pdata;
     BlReplayOptions opt;
-    int rc = bl_replay_options_parse(&opt, &pargc, &pargv, summary);
+    int rc = bl_replay_options_parse(&opt, &pargc, &pargv, summary, NULL);
     if (rc >= 0) {
         mount_args_clear(&a);
         return rc;

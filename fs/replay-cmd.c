@@ -6,8 +6,12 @@
  * the files, start, then show a progress bar on stderr (when it is a
  * terminal) from engine snapshots until the engine settles, and a summary.
  * With --datadir the private server is started first and stopped last,
- * whatever happened in between; a first SIGINT/SIGTERM/SIGHUP then stops
- * replay and the server cleanly (a second one kills binlogfs alone).
+ * whatever happened in between. A first SIGINT/SIGTERM/SIGHUP stops the
+ * replay cleanly: what is in flight rolls back or commits with its
+ * progress row, the summary names the position, the same command resumes
+ * there (and with --datadir the server is shut down); a second one kills
+ * binlogfs at once, which exactly-once progress also survives. A signal
+ * ignored when binlogfs starts (SIGINT in a background job) stays ignored.
  */
 #include <errno.h>
 #include <signal.h>
@@ -61,23 +65,29 @@ static void summary(const BlSnapshot *s, double secs)
 
 static volatile sig_atomic_t interrupted;
 
+static const char *interrupt_msg;
+
 static void on_signal(int sig)
 {
-    static const char msg[] =
-        "\nbinlogfs: interrupted: stopping replay and the server cleanly (again to leave the server running)\n";
     interrupted = sig;
-    if (write(STDERR_FILENO, msg, sizeof msg - 1) < 0) {
+    if (write(STDERR_FILENO, interrupt_msg, strlen(interrupt_msg)) < 0) {
         /* nothing to do */
     }
 }
 
-static void catch_signals(void)
+static void catch_signals(gboolean server)
 {
+    static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+    interrupt_msg = server ? "\nbinlogfs: interrupted: stopping the replay and the server cleanly (again to "
+                             "quit at once and leave the server running)\n"
+                           : "\nbinlogfs: interrupted: stopping the replay cleanly (again to quit at once)\n";
     struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESETHAND | SA_RESTART };
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
+    for (guint i = 0; i < G_N_ELEMENTS(sigs); i++) {
+        struct sigaction old;
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+            sigaction(sigs[i], &sa, NULL);
+    }
 }
 
 /* Adds the files, replays, reports. The exit status. */
@@ -137,9 +147,14 @@ static int replay(BlReplayOptions *o, int argc, char **argv)
     }
     gboolean tty = isatty(STDERR_FILENO) && !o->quiet;
     BlEngineState st;
+    gint64 drawn = 0;
     for (;;) {
-        st = bl_engine_wait(e, 500 * 1000);
-        if (tty) {
+        /* short waits: a signal's flag is seen within 50 ms (a condition
+         * variable cannot be signalled from a handler) */
+        st = bl_engine_wait(e, 50 * 1000);
+        gint64 now = g_get_monotonic_time();
+        if (tty && now - drawn >= 500 * 1000) {
+            drawn = now;
             g_autoptr(BlSnapshot) s = bl_engine_snapshot(e);
             progress_bar(s);
         }
@@ -150,10 +165,16 @@ static int replay(BlReplayOptions *o, int argc, char **argv)
     if (tty && g_atomic_int_exchange(&bar_drawn, 0))
         fputc('\n', stderr);
     double secs = (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC;
+    /* interrupted: the position once what was in flight has settled */
+    if (interrupted)
+        bl_engine_shutdown(e);
     g_autoptr(BlSnapshot) s = bl_engine_snapshot(e);
     bl_engine_shutdown(e);
     if (interrupted) {
         status = 128 + interrupted;
+        g_printerr("binlogfs: interrupted by signal %d: the same command resumes after %s:%" G_GUINT64_FORMAT
+                   "%s%s\n",
+                   (int)interrupted, s->file[0] ? s->file : "(start)", s->pos, s->gtid[0] ? " GTID " : "", s->gtid);
     } else if (st == BL_STATE_FAILED || st == BL_STATE_WAITING) {
         g_printerr("binlogfs: replay failed: %s\n", s->last_error ? s->last_error : "unknown error");
         status = 1;
@@ -198,7 +219,13 @@ int cmd_replay(int argc, char **argv)
     BlReplayOptions opt;
     g_set_prgname("binlogfs replay");
     g_log_set_writer_func(log_writer, NULL, NULL);
-    int rc = bl_replay_options_parse(&opt, &argc, &argv, "BINLOG... - apply binlogs to a server in parallel");
+    static const char more_help[] =
+        "A first SIGINT/SIGTERM/SIGHUP (Ctrl-C) stops the replay cleanly and names the position\n"
+        "where the same command resumes; a second one quits at once.\n"
+        "Exit status: 0 when every given file is applied or the stop point is reached, 1 on a\n"
+        "replay error, 2 on a usage error, 128+N when stopped by signal N.";
+    int rc = bl_replay_options_parse(&opt, &argc, &argv, "BINLOG... - apply binlogs to a server in parallel",
+                                     more_help);
     if (rc >= 0)
         return rc;
     if (argc < 2) {
@@ -208,12 +235,12 @@ int cmd_replay(int argc, char **argv)
     }
     int status = 0;
     GError *error = NULL;
+    catch_signals(opt.datadir != NULL);
     if (opt.datadir) {
         if (!files_readable(argc, argv)) {
             bl_replay_options_clear(&opt);
             return 1;
         }
-        catch_signals();
         if (!opt.quiet)
             g_printerr("binlogfs: starting mariadbd on %s\n", opt.datadir);
         if (!bl_replay_options_start_server(&opt, &error)) {

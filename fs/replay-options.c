@@ -29,11 +29,10 @@ static const char description[] =
     "  it are not applied.\n"
     "Progress is kept on the target in binlogfs.progress (one row per worker, updated in the\n"
     "same transaction): after a crash, the same command resumes at the first transaction not\n"
-    "applied.\n"
-    "Exit status: 0 when every given file is applied or the stop point is reached, 1 on a\n"
-    "replay error, 2 on a usage error.";
+    "applied.";
 
-int bl_replay_options_parse(BlReplayOptions *o, int *argc, char ***argv, const char *summary)
+int bl_replay_options_parse(BlReplayOptions *o, int *argc, char ***argv, const char *summary,
+                            const char *more_help)
 {
     memset(o, 0, sizeof *o);
     g_strlcpy(o->command, (*argv)[0], sizeof o->command);
@@ -66,7 +65,8 @@ int bl_replay_options_parse(BlReplayOptions *o, int *argc, char ***argv, const c
     };
     g_option_group_add_entries(target, target_entries);
     g_option_context_add_group(ctx, target);
-    g_option_context_set_description(ctx, description);
+    g_autofree char *help = g_strconcat(description, more_help ? "\n" : "", more_help ? more_help : "", NULL);
+    g_option_context_set_description(ctx, help);
     GError *error = NULL;
     /* the mysql password forms are taken out of argv before GOption sees
      * it; the returned array is what is left to parse */

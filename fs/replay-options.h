@@ -36,8 +36,10 @@ typedef struct {
 
 /* Parses argv (removing what it recognises). Returns -1 when the caller
  * should go on, else the exit status (0 after --help, 2 on a usage
- * error, with the message printed). */
-int bl_replay_options_parse(BlReplayOptions *o, int *argc, char ***argv, const char *summary);
+ * error, with the message printed). `more_help`: the command's own lines
+ * after the shared description in --help (NULL: none). */
+int bl_replay_options_parse(BlReplayOptions *o, int *argc, char ***argv, const char *summary,
+                            const char *more_help);
 /* Also stops the private server if it still runs (a warning if that
  * fails) and removes its run directory. */
 void bl_replay_options_clear(BlReplayOptions *o);

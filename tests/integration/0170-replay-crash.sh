@@ -5,7 +5,7 @@
 # backup (nothing applied twice, nothing missing). Right after each kill
 # the tables equal the pipe cut at the position the progress table names
 # (commit order is kept, and the progress row commits with its
-# transaction). Three rounds with different delays. Then the target
+# transaction). Three rounds at different moments. Then the target
 # mariadbd is killed with SIGKILL instead and restarted at once: binlogfs
 # may reconnect and finish, or fail; if it exits 0 the tables must already
 # be equal; the same command again must end equal. Once with the durable
@@ -14,12 +14,20 @@
 # progress rows included, so binlogfs must not go on from where it believed
 # it was). After each completed run the progress table (binlogfs.progress)
 # names the last file with a transaction and the position where that
-# transaction ends (from inspect --transactions).
+# transaction ends (from inspect --transactions). A SIGTERM instead of
+# the kill: a clean stop, exit status 143, the position in the message is
+# the progress table's, the tables hold exactly that prefix.
+#
+# The moments are not delays (a fast machine finished the whole replay
+# before most of them): each kill waits until the progress table has
+# passed a transaction drawn at random between the first 10% and 80% of
+# them, then strikes while binlogfs is still running. A replay that ends
+# before that is a failure, not a skip.
 #
 # Workload: sysbench oltp_write_only, 6000 transactions, ROW format,
 # 2 MB binlog files; target with durable settings
 # (innodb_flush_log_at_trx_commit=1, doublewrite), 4 workers.
-# The delays come from $RANDOM seeded with the date, or with BLFS_SEED
+# The draws come from $RANDOM seeded with the date, or with BLFS_SEED
 # when set (to replay a failure): the seed is printed as a TAP comment.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -36,7 +44,7 @@ BINLOGFS=${BINLOGFS:-$here/../../build/binlogfs}
 
 seed=${BLFS_SEED:-$(date +%s)}
 RANDOM=$seed
-diag "random seed $seed (rerun with BLFS_SEED=$seed to get the same delays)"
+diag "random seed $seed (rerun with BLFS_SEED=$seed to get the same draws)"
 
 src_opts=(--log-bin="$TEST_TMP/src/binlog/bin" --server-id=1 --binlog-format=ROW
     --max-binlog-size=2M --innodb-flush-log-at-trx-commit=2 --sync-binlog=0)
@@ -64,6 +72,10 @@ for f in "${files[@]}"; do
     fi
 done
 [ -n "$last_file" ] || bail_out "inspect finds no transaction"
+# every transaction's end, in order, as FILE:POS
+mapfile -t ends < <("$BINLOGFS" inspect --transactions --json "${files[@]}" |
+    jq -r '"\(.file | split("/") | last):\(.end)"')
+[ "${#ends[@]}" -ge 100 ] || bail_out "inspect finds only ${#ends[@]} transactions"
 
 backup_datadir backup pipe
 server_start pipe --innodb-flush-log-at-trx-commit=2 || bail_out "cannot start the pipe target"
@@ -125,79 +137,129 @@ prefix_state() {
     table_states pipe
     server_kill pipe
 }
-# sleep_ms N
-sleep_ms() { sleep "$(printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)))"; }
+# pos_key FILE:POS: a key that sorts as the position does
+pos_key() {
+    local f=${1%:*}
+    printf '%020d:%020d' "$((10#${f##*.}))" "${1##*:}"
+}
+# draw [LO HI]: a transaction's end between the first LO% and HI% of
+# them (default 10, 80)
+draw() {
+    local n=${#ends[@]} lo=${1:-10} hi=${2:-80}
+    echo "${ends[$((n * lo / 100 + (RANDOM * 32768 + RANDOM) % (n * (hi - lo) / 100)))]}"
+}
+# wait_progress PID FILE:POS: 0 once the progress table has reached
+# FILE:POS while PID still runs; 1 if PID ended first
+wait_progress() {
+    local pid=$1 want at
+    want=$(pos_key "$2")
+    while kill -0 "$pid" 2>/dev/null; do
+        at=$(progress)
+        if [ -n "$at" ] && [[ ! "$(pos_key "$at")" < "$want" ]]; then
+            kill -0 "$pid" 2>/dev/null
+            return
+        fi
+        sleep 0.01
+    done
+    return 1
+}
 
 # ---- kill -9 binlogfs --------------------------------------------------------------------------
 for round in 1 2 3; do
-    delay=$((300 + (RANDOM * 32768 + RANDOM) % 3000))
+    mark=$(draw)
     fresh tgt
     start_replay "$TEST_TMP/killed-$round.err"
     pid=$PID
-    sleep_ms "$delay"
-    if kill -0 "$pid" 2>/dev/null; then
+    if wait_progress "$pid" "$mark"; then
         comm=$(cat "/proc/$pid/comm" 2>/dev/null)
         kill -9 "$pid"
         wait "$pid" 2>/dev/null
         [ "$comm" = binlogfs ] || bail_out "the process killed was '$comm', not binlogfs"
         at=$(progress)
-        note "round $round: binlogfs killed after ${delay} ms, at ${at:-the start} (end $last_file:$last_end)"
+        note "round $round: binlogfs killed past $mark, at ${at:-the start} (end $last_file:$last_end)"
         # commit order is kept: the target holds exactly the transactions
         # up to the position in the progress table
         is "$(table_states tgt)" "$(prefix_state "$at")" \
-            "kill -9 binlogfs after ${delay} ms: the tables hold exactly the transactions up to ${at:-the start}"
-        rerun "kill -9 binlogfs after ${delay} ms"
+            "kill -9 binlogfs past $mark: the tables hold exactly the transactions up to ${at:-the start}"
+        rerun "kill -9 binlogfs past $mark"
     else
         wait "$pid"
-        diag "round $round: binlogfs ended (status $?) before the kill after ${delay} ms; the workload is too small for this machine"
-        skip "kill -9 binlogfs after ${delay} ms" "binlogfs finished before the kill"
+        fail "kill -9 binlogfs past $mark: binlogfs ended (status $?) before the progress table got there"
     fi
 done
 
+# ---- SIGTERM: a clean stop --------------------------------------------------------------------
+# The first SIGTERM (or SIGINT, SIGHUP) stops the replay cleanly: exit
+# status 143, a message naming the position where the same command
+# resumes, which is the progress table's, before the end (the signal is
+# seen within 50 ms; it comes in the first 10-40% of the transactions);
+# the tables hold exactly the transactions up to it; the same command
+# again ends equal.
+mark=$(draw 10 40)
+fresh tgt
+start_replay "$TEST_TMP/term.err"
+pid=$PID
+if wait_progress "$pid" "$mark"; then
+    kill -TERM "$pid"
+    wait "$pid"
+    rc=$?
+    at=$(progress)
+    note "binlogfs stopped by SIGTERM past $mark, at ${at:-the start}: $(tail -n 2 "$TEST_TMP/term.err")"
+    is "$rc" 143 "SIGTERM past $mark: exit status 143"
+    isnt "$at" "$last_file:$last_end" "SIGTERM past $mark: the replay stopped before the end"
+    like "$(cat "$TEST_TMP/term.err")" "interrupted by signal 15: the same command resumes after ${at:-\(start\)}" \
+        "SIGTERM: the message names the position of the progress table"
+    is "$(table_states tgt)" "$(prefix_state "$at")" \
+        "SIGTERM past $mark: the tables hold exactly the transactions up to ${at:-the start}"
+    rerun "SIGTERM past $mark"
+else
+    wait "$pid"
+    fail "SIGTERM past $mark: binlogfs ended (status $?) before the progress table got there"
+fi
+
 # ---- kill -9 the target server ---------------------------------------------------------------------
 # server_round WHAT OPTION...: a target started with OPTION..., killed with
-# SIGKILL after a random delay while binlogfs applies, restarted at once.
+# SIGKILL at a random moment while binlogfs applies, restarted at once.
 # binlogfs may reconnect and go on, or fail; if it exits 0, every table
 # must already be equal. Then the same command again: equal.
 server_round() {
-    local what=$1 delay rc
+    local what=$1 mark rc
     shift
-    delay=$((300 + (RANDOM * 32768 + RANDOM) % 3000))
+    mark=$(draw)
+    local delay="past $mark"
     server_kill tgt
     backup_datadir backup tgt
     server_start tgt "$@" || bail_out "cannot start tgt"
     start_replay "$TEST_TMP/server-killed.err"
     pid=$PID
-    sleep_ms "$delay"
-    if ! kill -0 "$pid" 2>/dev/null; then
+    if ! wait_progress "$pid" "$mark"; then
         wait "$pid"
-        diag "binlogfs ended (status $?) before the target's kill after ${delay} ms; the workload is too small for this machine"
-        skip "kill -9 of the $what target after ${delay} ms" "binlogfs finished before the kill"
+        fail "kill -9 of the $what target $delay: binlogfs ended (status $?) before the progress table got there"
         return
     fi
     local at
     at=$(progress)
     server_kill tgt
     server_start tgt "$@" || bail_out "cannot restart the target after kill -9"
-    note "the $what target killed after ${delay} ms; progress just before the kill: $at, after the restart: $(progress)"
+    note "the $what target killed ${delay}; progress just before the kill: $at, after the restart: $(progress)"
     # binlogfs reconnects within its budget (30 s) or gives up
     local deadline=$((SECONDS + 90))
     while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
     if kill -0 "$pid" 2>/dev/null; then
-        fail "$what target killed after ${delay} ms: binlogfs ends within 90 s of the restart"
+        fail "$what target killed ${delay}: binlogfs ends within 90 s of the restart"
         kill -9 "$pid"
         wait "$pid" 2>/dev/null
     else
         wait "$pid"
         rc=$?
-        pass "$what target killed after ${delay} ms: binlogfs ends within 90 s of the restart (status $rc)"
+        pass "$what target killed ${delay}: binlogfs ends within 90 s of the restart (status $rc)"
         note "binlogfs after the target's kill -9 and restart: status $rc: $(tail -n 3 "$TEST_TMP/server-killed.err")"
         if [ "$rc" = 0 ]; then
             is "$(table_states tgt)" "$want" \
-                "$what target killed after ${delay} ms: binlogfs went on and exited 0: every table equals the pipe's result"
+                "$what target killed ${delay}: binlogfs went on and exited 0: every table equals the pipe's result"
         fi
     fi
-    rerun "kill -9 of the $what target after ${delay} ms"
+    rerun "kill -9 of the $what target ${delay}"
 }
 server_round durable "${tgt_opts[@]}"
 # innodb_flush_log_at_trx_commit=0 (a common setting for a restore): the

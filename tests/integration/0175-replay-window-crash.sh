@@ -4,6 +4,12 @@
 # random moments during a replay with a window of 8, run it again each
 # time: every table ends equal to mariadb-binlog | mariadb, nothing twice,
 # nothing missing.
+#
+# The moments are not delays (a fast machine finished the whole replay
+# before them): round R waits until the progress table has passed a
+# transaction drawn at random in the R-th quarter of them (20-35%,
+# 45-60%, 70-85%), then kills binlogfs while it still runs; a replay that
+# ends first fails the round.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
@@ -12,6 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 trap tap_cleanup EXIT
 server_require
 command -v sysbench >/dev/null || skip_all "sysbench is not installed"
+command -v jq >/dev/null || skip_all "jq is not installed"
 BINLOGFS=${BINLOGFS:-$here/../../binlogfs}
 
 plan 6
@@ -32,22 +39,50 @@ src_state=$(table_states src)
 server_stop src
 mapfile -t files < <(server_binlogs_from src "$first")
 
+# every transaction's end, in order, as FILE:POS
+mapfile -t ends < <("$BINLOGFS" inspect --transactions --json "${files[@]}" |
+    jq -r '"\(.file | split("/") | last):\(.end)"')
+[ "${#ends[@]}" -ge 100 ] || bail_out "inspect finds only ${#ends[@]} transactions"
+# pos_key FILE:POS: a key that sorts as the position does
+pos_key() {
+    local f=${1%:*}
+    printf '%020d:%020d' "$((10#${f##*.}))" "${1##*:}"
+}
+# progress: the greatest (file, pos) of the progress rows, as a pos_key
+progress() {
+    local f p best=''
+    while read -r f p; do
+        k=$(pos_key "$f:$p")
+        [[ "$k" > "$best" ]] && best=$k
+    done < <(server_sql t "SELECT file, pos FROM binlogfs.progress WHERE file <> ''" 2>/dev/null)
+    echo "$best"
+}
+
 backup_datadir backup t
 server_start t || bail_out "cannot start the target"
 seed=${SEED:-$(date +%s)}
 RANDOM=$seed
 note "random seed $seed"
 replay=("$BINLOGFS" replay -q --socket="$(server_sock t)" --user=root --workers=8 --commit-window=8 "${files[@]}")
+n=${#ends[@]}
 for round in 1 2 3; do
+    lo=$((n * (25 * round - 5) / 100))
+    mark=${ends[$((lo + (RANDOM * 32768 + RANDOM) % (n * 15 / 100)))]}
+    want=$(pos_key "$mark")
     "${replay[@]}" 2>>"$TEST_TMP/replay.err" &
     pid=$!
-    delay=$((RANDOM % 1500 + 200))
-    sleep "$(printf '0.%03d' $((delay % 1000)))"
-    [ "$delay" -ge 1000 ] && sleep 1
-    kill -9 "$pid" 2>/dev/null
+    running=0
+    while kill -0 "$pid" 2>/dev/null; do
+        at=$(progress)
+        if [ -n "$at" ] && [[ ! "$at" < "$want" ]]; then
+            kill -9 "$pid" 2>/dev/null && running=1
+            break
+        fi
+        sleep 0.01
+    done
     wait "$pid" 2>/dev/null
     applied=$(server_sql t "SELECT COUNT(*) FROM binlogfs.progress WHERE file <> ''")
-    ok "round $round: killed after ${delay} ms (progress rows: $applied)" true
+    is "$running" 1 "round $round: killed while it ran, past $mark (progress rows: $applied)"
 done
 "${replay[@]}" 2>>"$TEST_TMP/replay.err"
 ok "the last run completes" test $? = 0 || diag "$(tail -n 20 "$TEST_TMP/replay.err")"
