@@ -53,6 +53,10 @@ BENCH_BUFFER_POOL=${BENCH_BUFFER_POOL:-1G}
 BENCH_DB=${BENCH_DB:-sbtest}
 # Extra mariadbd options for the source, e.g. "--binlog-row-metadata=FULL".
 BENCH_SOURCE_OPTS=${BENCH_SOURCE_OPTS:-}
+# Extra mariadbd options for every target of both profiles, the same for
+# every method (e.g. "--thread-handling=pool-of-threads"); say so in the
+# results.
+BENCH_TARGET_OPTS=${BENCH_TARGET_OPTS:-}
 BENCH_MARIADBD=${BENCH_MARIADBD:-$(command -v mariadbd || echo /usr/sbin/mariadbd)}
 BENCH_START_TIMEOUT=${BENCH_START_TIMEOUT:-120}
 
@@ -152,10 +156,10 @@ bench_profile_opts() {
     durable)
         echo --innodb-flush-log-at-trx-commit=1 --sync-binlog=1 --server-id=2 \
             --log-bin="$2/binlog/target-bin" --log-bin-index="$2/binlog/target-bin.index" \
-            --binlog-format=ROW
+            --binlog-format=ROW $BENCH_TARGET_OPTS
         ;;
     relaxed)
-        echo --innodb-flush-log-at-trx-commit=2 --sync-binlog=0 --server-id=2 --skip-log-bin
+        echo --innodb-flush-log-at-trx-commit=2 --sync-binlog=0 --server-id=2 --skip-log-bin $BENCH_TARGET_OPTS
         ;;
     *) bench_die "unknown profile $1" ;;
     esac

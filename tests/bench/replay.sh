@@ -49,6 +49,8 @@
 # below means N workers with --commit-window=W.
 # BENCH_EXTRA_WORKERS="32 ...": phase "extra" runs binlogfs with these
 # worker counts in both profiles.
+# BENCH_TARGET_OPTS="...": extra mariadbd options for every target, the
+# same for every method (lib-workload.sh); the results say so.
 # BENCH_PERF=dir: record the target server's profile over each apply
 # (perf record -a -g, 999 Hz: the whole machine, the client too) into
 # dir/PROFILE-LABEL.data.
@@ -347,6 +349,7 @@ write_tables() {
             "Peak RSS: the applying client (/usr/bin/time %M); 'srv' = the relay" \
             "target server's VmHWM (includes its warmed buffer pool). One run each:" \
             "runs of the same method vary by up to 20% on these shared machines."
+        [ -z "$BENCH_TARGET_OPTS" ] || echo "Every target also ran with: $BENCH_TARGET_OPTS"
         for profile in durable relaxed; do
             grep -q "^$profile	" "$RES/runs.tsv" || continue
             echo
