@@ -379,6 +379,7 @@ static gboolean render_progress_events(Applier *a, Job *j, const char *wm_file, 
     }
     if (!a->fmt_ok)
         return FALSE;
+    gint64 now = g_get_real_time();
     BlProgressRow row = {
         .worker = (guint16)a->index,
         .file = j->file,
@@ -386,11 +387,11 @@ static gboolean render_progress_events(Applier *a, Job *j, const char *wm_file, 
         .gtid = j->gtid_text,
         .wm_file = wm_file ? wm_file : "",
         .wm_pos = wm_pos,
-        .updated_us = g_get_real_time(),
+        .updated_us = now + (gint64)e->progress_layout.utc_offset_s * G_USEC_PER_SEC,
     };
     g_byte_array_set_size(a->pev, 0);
     if (!bl_progress_events(a->pev, &e->progress_layout, &a->fmt, a->fmt_server_id,
-                            (guint32)(row.updated_us / G_USEC_PER_SEC), (guint32)MIN(j->trx->end_pos, G_MAXUINT32),
+                            (guint32)(now / G_USEC_PER_SEC), (guint32)MIN(j->trx->end_pos, G_MAXUINT32),
                             e->progress_db, e->progress_table, &row))
         return FALSE;
     g_string_append(a->tail, "BINLOG '");

@@ -77,7 +77,7 @@ static gboolean put_varchar(GByteArray *b, const char *s, guint16 max)
  * big-endian of the microseconds. */
 static void put_datetime2(GByteArray *b, gint64 us)
 {
-    g_autoptr(GDateTime) t = g_date_time_new_from_unix_local(us / G_USEC_PER_SEC);
+    g_autoptr(GDateTime) t = g_date_time_new_from_unix_utc(us / G_USEC_PER_SEC);
     guint64 ym = (guint64)g_date_time_get_year(t) * 13 + (guint64)g_date_time_get_month(t);
     guint64 ymd = ym << 5 | (guint64)g_date_time_get_day_of_month(t);
     guint64 hms = (guint64)g_date_time_get_hour(t) << 12 | (guint64)g_date_time_get_minute(t) << 6 |

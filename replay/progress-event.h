@@ -14,6 +14,9 @@
 typedef struct {
     gboolean usable;
     guint16 file_len, gtid_len, wm_file_len;
+    /* the server's NOW() minus UTC_TIMESTAMP() when the layout was read:
+     * `updated` is written in the server's time zone, as NOW(6) would */
+    gint32 utc_offset_s;
 } BlProgressLayout;
 
 /* One worker's progress update. */
@@ -24,7 +27,9 @@ typedef struct {
     const char *gtid;
     const char *wm_file;
     guint64 wm_pos;
-    gint64 updated_us; /* local time, microseconds since the epoch */
+    gint64 updated_us; /* the DATETIME to store, as microseconds since
+                          1970-01-01 00:00:00 of that same calendar (no
+                          zone applied: the caller adds utc_offset_s) */
 } BlProgressRow;
 
 /* Appends to `out` a Table_map event of db.table and an Update_rows (v1)

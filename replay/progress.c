@@ -136,6 +136,14 @@ void bl_progress_layout(BlConn *c, const char *db, const char *table, BlProgress
     out->file_len = (guint16)len[1];
     out->gtid_len = (guint16)len[3];
     out->wm_file_len = (guint16)len[5];
+    /* the server's zone now, to the quarter hour (zones are whole quarter
+     * hours; a daylight saving change during the replay shifts the
+     * informative `updated` by its hour until the next run) */
+    g_autofree char *off = NULL;
+    if (!bl_conn_query_value(c, "SELECT TIMESTAMPDIFF(SECOND, UTC_TIMESTAMP(), NOW())", &off, NULL) || !off)
+        return;
+    gint64 s = g_ascii_strtoll(off, NULL, 10);
+    out->utc_offset_s = (gint32)((s >= 0 ? s + 450 : s - 450) / 900 * 900);
     out->usable = TRUE;
 }
 

@@ -13,7 +13,9 @@
 # row, so the rows compare):
 #   - the default: no SQL UPDATE of the progress table in the general log;
 #     app.t equals the source's; the progress row names the end of the
-#     last transaction (inspect --transactions) and its GTID;
+#     last transaction (inspect --transactions) and its GTID; `updated` is
+#     the server's NOW(6) of the replay, on a server whose time zone
+#     (+05:30) is not binlogfs's;
 #   - BINLOGFS_PROGRESS_SQL=1 with --batch=1 (this target has no binlog,
 #     so by default consecutive transactions share one target transaction
 #     and one update): one SQL UPDATE per transaction; the
@@ -63,14 +65,16 @@ sql_updates() {
     grep -c 'UPDATE `binlogfs`.`progress`' "$TEST_TMP/$1.general.log"
 }
 # fresh NAME: 1 if worker 0's `updated` is within 10 minutes before the
-# server's clock and has a fraction of a second (the client runs on the
-# server's host, in its time zone).
+# server's NOW(6) and has a fraction of a second.
 fresh() {
     server_sql "$1" "SELECT TIMESTAMPDIFF(SECOND, updated, NOW(6)) BETWEEN 0 AND 600
         AND updated LIKE '%.______' AND MICROSECOND(updated) > 0 FROM binlogfs.progress WHERE file <> ''"
 }
 start_target() {
-    server_start "$1" --general-log=1 --general-log-file="$TEST_TMP/$1.general.log" || bail_out "cannot start $1"
+    local name=$1
+    shift
+    server_start "$name" --general-log=1 --general-log-file="$TEST_TMP/$name.general.log" "$@" ||
+        bail_out "cannot start $name"
 }
 replay() {
     local name=$1
@@ -78,8 +82,9 @@ replay() {
     "$BINLOGFS" replay --socket="$(server_sock "$name")" -uroot --workers=1 "$@" 2>"$TEST_TMP/$name.err"
 }
 
-# The default: row events.
-start_target events
+# The default: row events; the server in a zone of its own (+05:30),
+# which `updated` follows as NOW(6) would, whatever binlogfs's zone.
+start_target events --default-time-zone=+05:30
 ok "the default replay exits 0" replay events "${files[@]}"
 is "$(sql_updates events)" 0 "the default: no SQL UPDATE of the progress table"
 is "$(server_sql events "SELECT * FROM app.t ORDER BY id")" "$want_t" "the default: app.t equals the source's"

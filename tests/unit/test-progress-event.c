@@ -46,10 +46,11 @@ static void fmt_init(BlFormat *fmt, BlChecksumAlg alg)
 
 static const BlProgressLayout layout = { TRUE, 512, 256, 512 };
 
-/* 2026-11-27 02:39:25.414000 in the local time zone (UTC here) */
+/* the DATETIME 2026-11-27 02:39:25.414000, as the caller gives it (the
+ * calendar value, no zone applied) */
 static gint64 updated_us(void)
 {
-    g_autoptr(GDateTime) t = g_date_time_new_local(2026, 11, 27, 2, 39, 25.414);
+    g_autoptr(GDateTime) t = g_date_time_new_utc(2026, 11, 27, 2, 39, 25);
     return g_date_time_to_unix(t) * G_USEC_PER_SEC + 414000;
 }
 
@@ -183,7 +184,9 @@ static void test_refused(void)
 
 int main(int argc, char **argv)
 {
-    g_setenv("TZ", "UTC", TRUE);
+    /* binlogfs's own zone must not matter: the server's offset is the
+     * caller's (BlProgressLayout.utc_offset_s) */
+    g_setenv("TZ", "XST-5:30", TRUE);
     tzset();
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/progress-event/crc32", test_crc32);
