@@ -137,11 +137,6 @@ prefix_state() {
     table_states pipe
     server_kill pipe
 }
-# pos_key FILE:POS: a key that sorts as the position does
-pos_key() {
-    local f=${1%:*}
-    printf '%020d:%020d' "$((10#${f##*.}))" "${1##*:}"
-}
 # draw [LO HI]: a transaction's end between the first LO% and HI% of
 # them (default 10, 80)
 draw() {
@@ -154,8 +149,8 @@ wait_progress() {
     local pid=$1 want at
     want=$(pos_key "$2")
     while kill -0 "$pid" 2>/dev/null; do
-        at=$(progress)
-        if [ -n "$at" ] && [[ ! "$(pos_key "$at")" < "$want" ]]; then
+        at=$(progress_key tgt)
+        if [ -n "$at" ] && [[ ! "$at" < "$want" ]]; then
             kill -0 "$pid" 2>/dev/null
             return
         fi

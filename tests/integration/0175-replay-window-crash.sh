@@ -43,20 +43,6 @@ mapfile -t files < <(server_binlogs_from src "$first")
 mapfile -t ends < <("$BINLOGFS" inspect --transactions --json "${files[@]}" |
     jq -r '"\(.file | split("/") | last):\(.end)"')
 [ "${#ends[@]}" -ge 100 ] || bail_out "inspect finds only ${#ends[@]} transactions"
-# pos_key FILE:POS: a key that sorts as the position does
-pos_key() {
-    local f=${1%:*}
-    printf '%020d:%020d' "$((10#${f##*.}))" "${1##*:}"
-}
-# progress: the greatest (file, pos) of the progress rows, as a pos_key
-progress() {
-    local f p best=''
-    while read -r f p; do
-        k=$(pos_key "$f:$p")
-        [[ "$k" > "$best" ]] && best=$k
-    done < <(server_sql t "SELECT file, pos FROM binlogfs.progress WHERE file <> ''" 2>/dev/null)
-    echo "$best"
-}
 
 backup_datadir backup t
 server_start t || bail_out "cannot start the target"
@@ -73,7 +59,7 @@ for round in 1 2 3; do
     pid=$!
     running=0
     while kill -0 "$pid" 2>/dev/null; do
-        at=$(progress)
+        at=$(progress_key t)
         if [ -n "$at" ] && [[ ! "$at" < "$want" ]]; then
             kill -9 "$pid" 2>/dev/null && running=1
             break

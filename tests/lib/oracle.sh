@@ -14,6 +14,10 @@
 #                            the moment of a backup: stop NAME, copy its data
 #                            directory as BACKUP, start NAME again with OPTS
 #   pipe_apply NAME FILES... the reference: mariadb-binlog FILES | mariadb
+#   pos_key FILE:POS         a key that sorts as the position does (by the
+#                            file's number, then the offset)
+#   progress_key NAME        the greatest position of NAME's progress rows
+#                            (binlogfs.progress) as a pos_key, "" if none
 
 table_states() {
     local name=$1 t cols gen
@@ -71,4 +75,18 @@ pipe_apply() {
     mariadb-binlog --no-defaults "--local-load=$TEST_TMP/$name/load" "$@" |
         "$MARIADB_CLIENT" --no-defaults "--socket=$TEST_TMP/$name/sock" -uroot --local-infile=1 \
             --binary-mode
+}
+
+pos_key() {
+    local f=${1%:*}
+    printf '%020d:%020d' "$((10#${f##*.}))" "${1##*:}"
+}
+
+progress_key() {
+    local f p k best=''
+    while read -r f p; do
+        k=$(pos_key "$f:$p")
+        [[ "$k" > "$best" ]] && best=$k
+    done < <(server_sql "$1" "SELECT file, pos FROM binlogfs.progress WHERE file <> ''" 2>/dev/null)
+    echo "$best"
 }
