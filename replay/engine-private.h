@@ -153,6 +153,10 @@ gboolean bl_progress_read(BlConn *c, const char *db, const char *table, char **f
  * watermark (every job up to there has committed). */
 void bl_progress_sql(GString *out, const char *db, const char *table, guint worker, const Job *j,
                      const char *wm_file, guint64 wm_pos);
+/* How binlogfs's own SQL statements on the progress table begin (NULL-
+ * terminated; g_strfreev): a binlog written by a server binlogfs replayed
+ * into holds them, and the feeder does not apply them. */
+char **bl_progress_sql_heads(const char *db, const char *table);
 
 /* engine.c: for the threads */
 void bl_engine_record_error(BlEngine *e, const char *fmt, ...) G_GNUC_PRINTF(2, 3);

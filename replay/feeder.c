@@ -42,7 +42,9 @@ typedef struct {
     guint64 next_seq;
     gboolean start_reached;
     gboolean new_file;
-    GHashTable *filtered_tables; /* table ids dropped by --database in this trx */
+    GHashTable *filtered_tables; /* table ids dropped in this trx: --database,
+                                    and binlogfs's own progress table */
+    char **progress_heads;       /* how binlogfs's SQL on its progress table begins */
     GHashTable *load_files;      /* file_id -> path of LOAD DATA data */
     char *next_name;        /* Rotate's next file */
     guint64 file_trx_bytes; /* bytes of the file's transactions so far */
@@ -139,6 +141,28 @@ static gboolean db_filtered(Feeder *f, const char *db, gsize len)
     return want && (strlen(want) != len || memcmp(want, db, len) != 0);
 }
 
+static gboolean name_is(const char *name, const guint8 *p, gsize len)
+{
+    return strlen(name) == len && memcmp(name, p, len) == 0;
+}
+
+/* The source's own changes to binlogfs's progress table are never
+ * applied: the binlog of a server that binlogfs replayed into holds that
+ * replay's progress rows (they commit with each transaction). Applied
+ * here they would overwrite this replay's rows with the other replay's
+ * positions, and a rerun would resume from those (test 0185). Its setup
+ * statements (CREATE ... IF NOT EXISTS, INSERT IGNORE) change nothing here
+ * and run as they are; row events of the table are dropped by table_map_event. */
+static gboolean is_progress_sql(Feeder *f, const char *sql, gsize len)
+{
+    for (char **h = f->progress_heads; *h; h++) {
+        gsize n = strlen(*h);
+        if (len >= n && memcmp(sql, *h, n) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
 static gboolean query_event(Feeder *f, const BlEvent *ev, GError **error)
 {
     BlQuery q;
@@ -165,6 +189,8 @@ static gboolean query_event(Feeder *f, const BlEvent *ev, GError **error)
         break;
     }
     if (db_filtered(f, q.db, q.db_len) && k != BL_SQL_XA_COMMIT && k != BL_SQL_XA_ROLLBACK)
+        return TRUE;
+    if (is_progress_sql(f, q.sql, q.sql_len))
         return TRUE;
     QueryCtx ctx;
     fill_ctx(f, ev, &q, &ctx);
@@ -355,9 +381,9 @@ static gboolean load_block(Feeder *f, const BlEvent *ev, GError **error)
 
 static gboolean rows_event(Feeder *f, const BlEvent *ev)
 {
-    if (f->e->cfg.database) {
+    if (g_hash_table_size(f->filtered_tables)) {
         guint64 id = bl_u48(ev->body);
-        if (f->filtered_tables && g_hash_table_contains(f->filtered_tables, &id))
+        if (g_hash_table_contains(f->filtered_tables, &id))
             return TRUE;
     }
     GByteArray *b = normalize(f, ev);
@@ -374,9 +400,18 @@ static gboolean table_map_event(Feeder *f, const BlEvent *ev)
 {
     const BlFormat *fmt = bl_reader_format_for(f->reader, ev);
     guint phl = fmt->post_header_len[BL_TABLE_MAP_EVENT];
-    if (f->e->cfg.database && ev->body_len > phl + 1) {
-        guint8 len = ev->body[phl];
-        if (phl + 1 + len <= ev->body_len && db_filtered(f, (const char *)ev->body + phl + 1, len)) {
+    if (ev->body_len > phl + 1) {
+        /* [len][db]\0[len][table]\0 */
+        const guint8 *db = ev->body + phl + 1, *table = NULL;
+        guint8 len = ev->body[phl], tlen = 0;
+        if ((gsize)phl + 1 + len + 2 <= ev->body_len) {
+            tlen = db[len + 1];
+            table = db + len + 2;
+            if ((gsize)(table - ev->body) + tlen > ev->body_len)
+                table = NULL;
+        }
+        if ((phl + 1 + len <= ev->body_len && db_filtered(f, (const char *)db, len)) ||
+            (table && name_is(f->e->progress_db, db, len) && name_is(f->e->progress_table, table, tlen))) {
             guint64 *id = g_new(guint64, 1);
             *id = phl == 6 ? bl_u32(ev->body) : bl_u48(ev->body);
             g_hash_table_add(f->filtered_tables, id);
@@ -872,6 +907,7 @@ gpointer bl_feeder_main(gpointer data)
     f.dep = bl_dep_new(1u << 20);
     bl_hint_init(&f.hints);
     f.filtered_tables = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+    f.progress_heads = bl_progress_sql_heads(e->progress_db, e->progress_table);
     f.load_files = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
     char *prev = NULL;
     BlEngineState end = BL_STATE_IDLE;
@@ -926,6 +962,7 @@ gpointer bl_feeder_main(gpointer data)
     if (f.fde)
         g_bytes_unref(f.fde);
     g_hash_table_destroy(f.filtered_tables);
+    g_strfreev(f.progress_heads);
     g_hash_table_destroy(f.load_files);
     bl_dep_free(f.dep);
     bl_trx_builder_free(f.builder);

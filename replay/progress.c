@@ -225,13 +225,25 @@ gboolean bl_progress_read(BlConn *c, const char *db, const char *table, char **f
     return TRUE;
 }
 
+/* How binlogfs's own statements on the progress table begin (the update
+ * of a transaction; the row of a skipped one): bl_progress_sql_heads. */
+#define UPDATE_HEAD "UPDATE `%s`.`%s` SET file="
+#define SKIP_HEAD "INSERT INTO `%s`.`%s` (worker, file, pos, gtid, updated) SELECT GREATEST("
+
+char **bl_progress_sql_heads(const char *db, const char *table)
+{
+    char **v = g_new0(char *, 3);
+    v[0] = g_strdup_printf(UPDATE_HEAD, db, table);
+    v[1] = g_strdup_printf(SKIP_HEAD, db, table);
+    return v;
+}
+
 gboolean bl_progress_mark_skipped(BlConn *c, const char *db, const char *table, const char *file,
                                   guint64 end_pos, const char *gtid, GError **error)
 {
     /* a row number of its own above the workers' (SMALLINT UNSIGNED) */
     GString *sql = g_string_new(NULL);
-    g_string_append_printf(sql, "INSERT INTO `%s`.`%s` (worker, file, pos, gtid, updated) "
-                           "SELECT GREATEST(%u, COALESCE(MAX(worker), 0) + 1), ", db, table, BL_MAX_WORKERS);
+    g_string_append_printf(sql, SKIP_HEAD "%u, COALESCE(MAX(worker), 0) + 1), ", db, table, BL_MAX_WORKERS);
     quote(sql, file);
     g_string_append_printf(sql, ", %" G_GUINT64_FORMAT ", ", end_pos);
     quote(sql, gtid ? gtid : "");
@@ -246,7 +258,7 @@ gboolean bl_progress_mark_skipped(BlConn *c, const char *db, const char *table, 
 void bl_progress_sql(GString *out, const char *db, const char *table, guint worker, const Job *j,
                      const char *wm_file, guint64 wm_pos)
 {
-    g_string_append_printf(out, "UPDATE `%s`.`%s` SET file=", db, table);
+    g_string_append_printf(out, UPDATE_HEAD, db, table);
     quote(out, j->file);
     g_string_append_printf(out, ", pos=%" G_GUINT64_FORMAT ", gtid=", j->trx->end_pos);
     quote(out, j->gtid_text);

@@ -28,7 +28,17 @@
 #     server takes the events' DATETIME2 value; no SQL UPDATE; app.t equal,
 #     same row, `updated` a time of today with its microseconds;
 #   - a rerun of the same files applies nothing (the row events committed
-#     the progress) and the row is unchanged.
+#     the progress) and the row is unchanged;
+#   - the binlog of a server binlogfs replayed into (binlog on, MIXED, 4
+#     workers; once with row events, once with BINLOGFS_PROGRESS_SQL, whose
+#     UPDATEs it logs as statements) holds that replay's progress table:
+#     its setup (a row per worker, logged as rows) and each transaction's
+#     update. Replayed in turn by binlogfs (1 worker) onto a fresh server:
+#     exit 0, app.t equal, and the progress rows name only the files
+#     replayed (none of the first replay's), so a rerun applies nothing.
+#     (Applied, the updates overwrote this replay's rows with the other
+#     one's positions, and the rerun "resumed" after the other replay's
+#     last transaction, refusing every file.)
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
@@ -134,5 +144,35 @@ for after in ON OFF; do
     is "$(fresh "$name")" 1 "old DATETIME ($after after): updated is the time of the replay, with microseconds"
     is "$(server_sql "$name" "SELECT * FROM app.t ORDER BY id")" "$want_t" "old DATETIME ($after after): app.t equal"
     server_stop "$name"
+done
+
+# A chain: the binlog of a server binlogfs replayed into, replayed again.
+for how in events sql; do
+    a=chain_a_$how b=chain_b_$how
+    server_start "$a" --log-bin="$TEST_TMP/$a/binlog/abin" --server-id=3 --binlog-format=MIXED ||
+        bail_out "cannot start $a"
+    if [ "$how" = sql ]; then
+        env BINLOGFS_PROGRESS_SQL=1 "$BINLOGFS" replay -q --socket="$(server_sock "$a")" -uroot --workers=4 \
+            "${files[@]}" 2>"$TEST_TMP/$a.err"
+    else
+        "$BINLOGFS" replay -q --socket="$(server_sock "$a")" -uroot --workers=4 "${files[@]}" 2>"$TEST_TMP/$a.err"
+    fi
+    is "$?" 0 "chain ($how): the first replay exits 0"
+    server_sql "$a" "FLUSH BINARY LOGS"
+    mapfile -t afiles < <(server_binlogs "$a")
+    if [ "$how" = sql ]; then
+        cmp_ok "$(cat "${afiles[@]}" | grep -ac 'UPDATE `binlogfs`.`progress` SET file=')" -ge 1 \
+            "chain ($how): the first target's binlog logged the progress updates as statements"
+    fi
+    server_start "$b" || bail_out "cannot start $b"
+    ok "chain ($how): the first target's binlogs replay onto a fresh server" \
+        "$BINLOGFS" replay -q --socket="$(server_sock "$b")" -uroot --workers=1 "${afiles[@]}"
+    is "$(server_sql "$b" "SELECT * FROM app.t ORDER BY id")" "$want_t" "chain ($how): app.t equal"
+    is "$(server_sql "$b" "SELECT COUNT(*) FROM binlogfs.progress WHERE file <> '' AND file NOT LIKE 'abin.%'")" 0 \
+        "chain ($how): the progress rows name only the files replayed"
+    "$BINLOGFS" replay --socket="$(server_sock "$b")" -uroot --workers=1 "${afiles[@]}" 2>"$TEST_TMP/$b.err"
+    like "$(cat "$TEST_TMP/$b.err")" " 0 transactions applied" "chain ($how): a rerun applies nothing"
+    server_stop "$a"
+    server_stop "$b"
 done
 done_testing
