@@ -88,6 +88,7 @@ struct Applier {
     gboolean temp_tables;  /* the session may hold temporary tables (it ran
                               a pinned job since it connected) */
     gboolean target_binlog; /* the target logs what we apply (@@log_bin) */
+    gboolean unlogged;      /* the tail sent turns sql_log_bin off and on */
     gboolean no_db_refused; /* leaving the database with temporary tables
                                needs sql_log_bin=0, which was refused */
     gsize unreleased;       /* bytes of committed jobs not yet released */
@@ -411,10 +412,27 @@ static void render_tail(Applier *a, Job *j, const char *wm_file, guint64 wm_pos)
         g_string_append(t, "ROLLBACK;\n");
         mark(a->tail_marks, t->len, STMT_OURS);
     }
+    /* A progress update that commits by itself (after a DDL, a
+     * ROLLBACK-terminated group) would be a transaction of its own in the
+     * target's binlog, with the next sequence number of the source's
+     * domain and server id: the same GTID as the source's next
+     * transaction (gtid_strict_mode refuses that one then, ERROR 1950;
+     * without it the GTID is logged twice). Kept out of the binlog. Not
+     * after XA PREPARE: the session is still in its XA transaction. */
+    gboolean unlogged = a->target_binlog && (j->standalone || j->rollback) && !j->xa_prepare;
+    a->unlogged = unlogged;
+    if (unlogged) {
+        g_string_append(t, "SET @@session.sql_log_bin=0;\n");
+        mark(a->tail_marks, t->len, STMT_OURS);
+    }
     if (render_progress_events(a, j, wm_file, wm_pos)) {
         mark(a->tail_marks, t->len, STMT_PROGRESS);
     } else {
         bl_progress_sql(t, a->e->progress_db, a->e->progress_table, a->index, j, wm_file, wm_pos);
+        mark(a->tail_marks, t->len, STMT_OURS);
+    }
+    if (unlogged) {
+        g_string_append(t, "SET @@session.sql_log_bin=1;\n");
         mark(a->tail_marks, t->len, STMT_OURS);
     }
     if (is_txn(j) && !j->rollback) {
@@ -541,12 +559,19 @@ static RunResult classify(Applier *a, GError *error)
     /* a statement before the isolation setting may have failed: set it
      * again on the next attempt */
     a->session.isolation = BL_ISO_UNKNOWN;
+    RunResult r;
     switch (bl_server_classify(bl_conn_errno(a->conn))) {
-    case BL_SERVER_RETRY: return RUN_RETRY;
-    case BL_SERVER_CONFLICT: return RUN_CONFLICT;
-    case BL_SERVER_RECONNECT: return RUN_RECONNECT;
-    default: return RUN_FATAL;
+    case BL_SERVER_RETRY: r = RUN_RETRY; break;
+    case BL_SERVER_CONFLICT: r = RUN_CONFLICT; break;
+    case BL_SERVER_RECONNECT: r = RUN_RECONNECT; break;
+    default: r = RUN_FATAL; break;
     }
+    /* a tail that failed between its sql_log_bin=0 and =1: what comes next
+     * on this session must be logged (a new session is, by default) */
+    if (a->unlogged && r != RUN_RECONNECT)
+        bl_conn_query(a->conn, "SET @@session.sql_log_bin=1", 27, NULL);
+    a->unlogged = FALSE;
+    return r;
 }
 
 /* Rolls back whatever transaction the session has open (its failure is

@@ -30,7 +30,45 @@ static void quote(GString *out, const char *s)
     g_string_append_c(out, '\'');
 }
 
+/* On a target that keeps a binlog, binlogfs's own statements outside the
+ * source's transactions (the table's setup, a skip's record) are kept out
+ * of it: logged, each would be a transaction of the target's own with a
+ * GTID of its own, in the source's domain, ahead of the source's sequence
+ * numbers (gtid_strict_mode then refuses the source's first transaction:
+ * ERROR 1950), on every run. TRUE when the session no longer logs; FALSE,
+ * with a warning, when it logs as before (no log_bin, or the account may
+ * not change sql_log_bin). */
+static gboolean unlogged_begin(BlConn *c)
+{
+    g_autofree char *log_bin = NULL;
+    if (!bl_conn_query_value(c, "SELECT @@global.log_bin", &log_bin, NULL) || !log_bin || !g_str_equal(log_bin, "1"))
+        return FALSE;
+    g_autoptr(GError) err = NULL;
+    if (bl_conn_query(c, "SET @@session.sql_log_bin=0", 27, &err))
+        return TRUE;
+    g_warning("the target keeps a binlog, and binlogfs's own statements on its progress table will be "
+              "logged there with GTIDs of the target's own (with gtid_strict_mode they conflict with the "
+              "source's): cannot turn sql_log_bin off for them: %s", err->message);
+    return FALSE;
+}
+
+static void unlogged_end(BlConn *c, gboolean on)
+{
+    if (on)
+        bl_conn_query(c, "SET @@session.sql_log_bin=1", 27, NULL);
+}
+
+static gboolean progress_setup(BlConn *c, const char *db, const char *table, GError **error);
+
 gboolean bl_progress_setup(BlConn *c, const char *db, const char *table, GError **error)
+{
+    gboolean off = unlogged_begin(c);
+    gboolean ok = progress_setup(c, db, table, error);
+    unlogged_end(c, off);
+    return ok;
+}
+
+static gboolean progress_setup(BlConn *c, const char *db, const char *table, GError **error)
 {
     g_autofree char *sql = g_strdup_printf(
         "CREATE DATABASE IF NOT EXISTS `%s`;\n"
@@ -248,7 +286,9 @@ gboolean bl_progress_mark_skipped(BlConn *c, const char *db, const char *table, 
     g_string_append_printf(sql, ", %" G_GUINT64_FORMAT ", ", end_pos);
     quote(sql, gtid ? gtid : "");
     g_string_append_printf(sql, ", NOW(6) FROM `%s`.`%s`", db, table);
+    gboolean off = unlogged_begin(c);
     gboolean ok = bl_conn_query(c, sql->str, sql->len, error);
+    unlogged_end(c, off);
     g_string_free(sql, TRUE);
     if (!ok)
         g_prefix_error(error, "cannot record the skipped transaction in %s.%s: ", db, table);

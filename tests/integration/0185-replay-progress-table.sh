@@ -7,8 +7,8 @@
 # statement, and with an SQL UPDATE where it cannot (doc/replay.md). The
 # target's general log shows which way was taken.
 #
-# Workload: a source (ROW), app.t with inserts and updates, FLUSH BINARY
-# LOGS in the middle: two files, 7 transactions.
+# Workload: a source (ROW, and one INSERT logged as a statement), app.t
+# with inserts and updates, FLUSH BINARY LOGS in the middle: two files.
 # Cases, each on a fresh target, replayed with 1 worker (one progress
 # row, so the rows compare):
 #   - the default: no SQL UPDATE of the progress table in the general log;
@@ -29,13 +29,23 @@
 #     same row, `updated` a time of today with its microseconds;
 #   - a rerun of the same files applies nothing (the row events committed
 #     the progress) and the row is unchanged;
+#   - a target that keeps a binlog with gtid_strict_mode=ON (server id 2):
+#     binlogfs's own statements outside the source's transactions (the
+#     progress table's setup, the update after each DDL, which commits by
+#     itself) stay out of its binlog, which would otherwise hold GTIDs of
+#     the target's own ahead of the source's (ERROR 1950 at the first
+#     transaction) or the source's next GTID twice: exit 0, app.t equal,
+#     @@gtid_binlog_state equal to the source's (no GTID of server 2); a
+#     rerun exits 0 and leaves it so;
 #   - the binlog of a server binlogfs replayed into (binlog on, MIXED, 4
 #     workers; once with row events, once with BINLOGFS_PROGRESS_SQL, whose
-#     UPDATEs it logs as statements) holds that replay's progress table:
+#     UPDATE after the statement-based INSERT it logs as a statement)
+#     holds that replay's progress table:
 #     its setup (a row per worker, logged as rows) and each transaction's
 #     update. Replayed in turn by binlogfs (1 worker) onto a fresh server:
-#     exit 0, app.t equal, and the progress rows name only the files
-#     replayed (none of the first replay's), so a rerun applies nothing.
+#     exit 0, app.t equal, none of the first replay's SQL updates ran
+#     (general log), and the progress rows name only the files replayed
+#     (none of the first replay's), so a rerun applies nothing.
 #     (Applied, the updates overwrote this replay's rows with the other
 #     one's positions, and the rerun "resumed" after the other replay's
 #     last transaction, refusing every file.)
@@ -56,7 +66,8 @@ server_sql src "CREATE DATABASE app; CREATE TABLE app.t (id INT PRIMARY KEY, v V
     UPDATE app.t SET v = 'uno' WHERE id = 1;
     FLUSH BINARY LOGS;
     INSERT INTO app.t VALUES (3, 'three', '2001-02-03 04:05:06.789');
-    BEGIN; UPDATE app.t SET v = CONCAT(v, '!'); DELETE FROM app.t WHERE id = 2; COMMIT;" ||
+    BEGIN; UPDATE app.t SET v = CONCAT(v, '!'); DELETE FROM app.t WHERE id = 2; COMMIT;
+    SET SESSION binlog_format=STATEMENT; INSERT INTO app.t VALUES (4, 'four', NULL);" ||
     bail_out "cannot write the workload"
 mapfile -t files < <(server_binlogs src)
 [ "${#files[@]}" -ge 2 ] || bail_out "expected two binlog files, got ${#files[@]}"
@@ -146,6 +157,18 @@ for after in ON OFF; do
     server_stop "$name"
 done
 
+# A binlogged target in GTID strict mode.
+src_gtids=$(server_sql src "SELECT @@gtid_binlog_state")
+server_start strict --log-bin="$TEST_TMP/strict/binlog/sbin" --server-id=2 --gtid-strict-mode=1 ||
+    bail_out "cannot start strict"
+ok "gtid_strict_mode: the replay exits 0" replay strict "${files[@]}"
+is "$(server_sql strict "SELECT * FROM app.t ORDER BY id")" "$want_t" "gtid_strict_mode: app.t equal"
+is "$(server_sql strict "SELECT @@gtid_binlog_state")" "$src_gtids" \
+    "gtid_strict_mode: the target's binlog holds the source's GTIDs only"
+ok "gtid_strict_mode: a rerun exits 0" replay strict "${files[@]}"
+is "$(server_sql strict "SELECT @@gtid_binlog_state")" "$src_gtids" "gtid_strict_mode: ... and logs nothing"
+server_stop strict
+
 # A chain: the binlog of a server binlogfs replayed into, replayed again.
 for how in events sql; do
     a=chain_a_$how b=chain_b_$how
@@ -164,12 +187,14 @@ for how in events sql; do
         cmp_ok "$(cat "${afiles[@]}" | grep -ac 'UPDATE `binlogfs`.`progress` SET file=')" -ge 1 \
             "chain ($how): the first target's binlog logged the progress updates as statements"
     fi
-    server_start "$b" || bail_out "cannot start $b"
+    start_target "$b"
     ok "chain ($how): the first target's binlogs replay onto a fresh server" \
         "$BINLOGFS" replay -q --socket="$(server_sock "$b")" -uroot --workers=1 "${afiles[@]}"
     is "$(server_sql "$b" "SELECT * FROM app.t ORDER BY id")" "$want_t" "chain ($how): app.t equal"
     is "$(server_sql "$b" "SELECT COUNT(*) FROM binlogfs.progress WHERE file <> '' AND file NOT LIKE 'abin.%'")" 0 \
         "chain ($how): the progress rows name only the files replayed"
+    is "$(grep -c "UPDATE \`binlogfs\`.\`progress\` SET file='bin" "$TEST_TMP/$b.general.log")" 0 \
+        "chain ($how): none of the first replay's SQL updates ran"
     "$BINLOGFS" replay --socket="$(server_sock "$b")" -uroot --workers=1 "${afiles[@]}" 2>"$TEST_TMP/$b.err"
     like "$(cat "$TEST_TMP/$b.err")" " 0 transactions applied" "chain ($how): a rerun applies nothing"
     server_stop "$a"
