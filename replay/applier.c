@@ -412,14 +412,13 @@ static void render_tail(Applier *a, Job *j, const char *wm_file, guint64 wm_pos)
         g_string_append(t, "ROLLBACK;\n");
         mark(a->tail_marks, t->len, STMT_OURS);
     }
-    /* A progress update that commits by itself (after a DDL, a
-     * ROLLBACK-terminated group) would be a transaction of its own in the
-     * target's binlog, with the next sequence number of the source's
+    /* A progress update that commits by itself (after a DDL, XA PREPARE,
+     * a ROLLBACK-terminated group) would be a transaction of its own in
+     * the target's binlog, with the next sequence number of the source's
      * domain and server id: the same GTID as the source's next
      * transaction (gtid_strict_mode refuses that one then, ERROR 1950;
-     * without it the GTID is logged twice). Kept out of the binlog. Not
-     * after XA PREPARE: the session is still in its XA transaction. */
-    gboolean unlogged = a->target_binlog && (j->standalone || j->rollback) && !j->xa_prepare;
+     * without it the GTID is logged twice). Kept out of the binlog. */
+    gboolean unlogged = a->target_binlog && !(is_txn(j) && !j->rollback);
     a->unlogged = unlogged;
     if (unlogged) {
         g_string_append(t, "SET @@session.sql_log_bin=0;\n");

@@ -8,7 +8,9 @@
 # target's general log shows which way was taken.
 #
 # Workload: a source (ROW, and one INSERT logged as a statement), app.t
-# with inserts and updates, FLUSH BINARY LOGS in the middle: two files.
+# with inserts and updates, an XA transaction (XA PREPARE and XA COMMIT
+# are two transactions of the binlog), FLUSH BINARY LOGS in the middle:
+# two files.
 # Cases, each on a fresh target, replayed with 1 worker (one progress
 # row, so the rows compare):
 #   - the default: no SQL UPDATE of the progress table in the general log;
@@ -31,10 +33,11 @@
 #     the progress) and the row is unchanged;
 #   - a target that keeps a binlog with gtid_strict_mode=ON (server id 2):
 #     binlogfs's own statements outside the source's transactions (the
-#     progress table's setup, the update after each DDL, which commits by
-#     itself) stay out of its binlog, which would otherwise hold GTIDs of
-#     the target's own ahead of the source's (ERROR 1950 at the first
-#     transaction) or the source's next GTID twice: exit 0, app.t equal,
+#     progress table's setup; the update after each DDL and after XA
+#     PREPARE, which commits by itself) stay out of its binlog, which would
+#     otherwise hold GTIDs of the target's own ahead of the source's (ERROR
+#     1950 at the first transaction) or the source's next GTID twice
+#     (ERROR 1950 at the next one): exit 0, app.t equal,
 #     @@gtid_binlog_state equal to the source's (no GTID of server 2); a
 #     rerun exits 0 and leaves it so;
 #   - the binlog of a server binlogfs replayed into (binlog on, MIXED, 4
@@ -67,6 +70,7 @@ server_sql src "CREATE DATABASE app; CREATE TABLE app.t (id INT PRIMARY KEY, v V
     FLUSH BINARY LOGS;
     INSERT INTO app.t VALUES (3, 'three', '2001-02-03 04:05:06.789');
     BEGIN; UPDATE app.t SET v = CONCAT(v, '!'); DELETE FROM app.t WHERE id = 2; COMMIT;
+    XA START 'x1'; INSERT INTO app.t VALUES (5, 'five', NULL); XA END 'x1'; XA PREPARE 'x1'; XA COMMIT 'x1';
     SET SESSION binlog_format=STATEMENT; INSERT INTO app.t VALUES (4, 'four', NULL);" ||
     bail_out "cannot write the workload"
 mapfile -t files < <(server_binlogs src)
