@@ -417,8 +417,19 @@ static void render_tail(Applier *a, Job *j, const char *wm_file, guint64 wm_pos)
      * the target's binlog, with the next sequence number of the source's
      * domain and server id: the same GTID as the source's next
      * transaction (gtid_strict_mode refuses that one then, ERROR 1950;
-     * without it the GTID is logged twice). Kept out of the binlog. */
-    gboolean unlogged = a->target_binlog && !(is_txn(j) && !j->rollback);
+     * without it the GTID is logged twice). Kept out of the binlog. So is
+     * the one of a non-transactional group (MyISAM, Aria: the source logged
+     * it ending in a Query COMMIT): the target logs those changes at once,
+     * as the group with the job's GTID, and the progress row (InnoDB)
+     * would commit as a group of its own; it follows the COMMIT instead
+     * (those changes were committed at their statement's end anyway). */
+    gboolean commits = is_txn(j) && !j->rollback;
+    gboolean nontrans = a->target_binlog && commits && j->non_transactional;
+    if (nontrans) {
+        g_string_append(t, "COMMIT;\n");
+        mark(a->tail_marks, t->len, STMT_OURS);
+    }
+    gboolean unlogged = a->target_binlog && (!commits || nontrans);
     a->unlogged = unlogged;
     if (unlogged) {
         g_string_append(t, "SET @@session.sql_log_bin=0;\n");
@@ -434,7 +445,7 @@ static void render_tail(Applier *a, Job *j, const char *wm_file, guint64 wm_pos)
         g_string_append(t, "SET @@session.sql_log_bin=1;\n");
         mark(a->tail_marks, t->len, STMT_OURS);
     }
-    if (is_txn(j) && !j->rollback) {
+    if (commits && !nontrans) {
         g_string_append(t, "COMMIT;\n");
         mark(a->tail_marks, t->len, STMT_OURS);
     }

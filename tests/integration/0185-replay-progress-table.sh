@@ -9,8 +9,10 @@
 #
 # Workload: a source (ROW, and one INSERT logged as a statement), app.t
 # with inserts and updates, an XA transaction (XA PREPARE and XA COMMIT
-# are two transactions of the binlog), FLUSH BINARY LOGS in the middle:
-# two files.
+# are two transactions of the binlog), a MyISAM table app.m (an insert of
+# its own, logged as a non-transactional group ending in a Query COMMIT;
+# one in a transaction after an InnoDB insert), FLUSH BINARY LOGS in the
+# middle: two files.
 # Cases, each on a fresh target, replayed with 1 worker (one progress
 # row, so the rows compare):
 #   - the default: no SQL UPDATE of the progress table in the general log;
@@ -34,7 +36,9 @@
 #   - a target that keeps a binlog with gtid_strict_mode=ON (server id 2):
 #     binlogfs's own statements outside the source's transactions (the
 #     progress table's setup; the update after each DDL and after XA
-#     PREPARE, which commits by itself) stay out of its binlog, which would
+#     PREPARE, which commits by itself; the update of the MyISAM insert's
+#     group, which would commit as a group of its own) stay out of its
+#     binlog, which would
 #     otherwise hold GTIDs of the target's own ahead of the source's (ERROR
 #     1950 at the first transaction) or the source's next GTID twice
 #     (ERROR 1950 at the next one): exit 0, app.t equal,
@@ -71,11 +75,14 @@ server_sql src "CREATE DATABASE app; CREATE TABLE app.t (id INT PRIMARY KEY, v V
     INSERT INTO app.t VALUES (3, 'three', '2001-02-03 04:05:06.789');
     BEGIN; UPDATE app.t SET v = CONCAT(v, '!'); DELETE FROM app.t WHERE id = 2; COMMIT;
     XA START 'x1'; INSERT INTO app.t VALUES (5, 'five', NULL); XA END 'x1'; XA PREPARE 'x1'; XA COMMIT 'x1';
+    CREATE TABLE app.m (id INT PRIMARY KEY, v INT) ENGINE=MyISAM; INSERT INTO app.m VALUES (1, 1);
+    BEGIN; INSERT INTO app.t VALUES (6, 'six', NULL); INSERT INTO app.m VALUES (2, 2); COMMIT;
     SET SESSION binlog_format=STATEMENT; INSERT INTO app.t VALUES (4, 'four', NULL);" ||
     bail_out "cannot write the workload"
 mapfile -t files < <(server_binlogs src)
 [ "${#files[@]}" -ge 2 ] || bail_out "expected two binlog files, got ${#files[@]}"
 want_t=$(server_sql src "SELECT * FROM app.t ORDER BY id")
+want_m=$(server_sql src "SELECT * FROM app.m ORDER BY id")
 ntrx=$("$BINLOGFS" inspect --transactions --json "${files[@]}" | jq -s 'length')
 last=$("$BINLOGFS" inspect --transactions --json "${files[@]}" | jq -rs 'last | "\(.file | split("/") | last):\(.end) \(.gtid)"')
 cmp_ok "$ntrx" -ge 5 "the workload has transactions ($ntrx)"
@@ -167,6 +174,7 @@ server_start strict --log-bin="$TEST_TMP/strict/binlog/sbin" --server-id=2 --gti
     bail_out "cannot start strict"
 ok "gtid_strict_mode: the replay exits 0" replay strict "${files[@]}"
 is "$(server_sql strict "SELECT * FROM app.t ORDER BY id")" "$want_t" "gtid_strict_mode: app.t equal"
+is "$(server_sql strict "SELECT * FROM app.m ORDER BY id")" "$want_m" "gtid_strict_mode: app.m (MyISAM) equal"
 is "$(server_sql strict "SELECT @@gtid_binlog_state")" "$src_gtids" \
     "gtid_strict_mode: the target's binlog holds the source's GTIDs only"
 ok "gtid_strict_mode: a rerun exits 0" replay strict "${files[@]}"
