@@ -63,6 +63,11 @@
 #                                EXPECTED. If REPLAY_HOOK names a function, it
 #                                is called as HOOK SERVER N while the target
 #                                still runs (for extra assertions).
+#                                REPLAY_BINLOG_STATE, if set: each target keeps
+#                                a binlog (server id 99, gtid_strict_mode=ON),
+#                                and a third assertion: its @@gtid_binlog_state
+#                                equals REPLAY_BINLOG_STATE (binlogfs logs the
+#                                source's GTIDs and none of its own).
 #                                REPLAY_ONLY_TABLES, if set, is an ERE: only
 #                                db_state lines of tables matching it are
 #                                compared (EXPECTED must be filtered the same
@@ -361,7 +366,10 @@ replay_check() {
     for w in $REPLAY_WORKERS; do
         t="$label-w$w"
         backup_datadir "$backup" "$t"
-        if ! server_start "$t"; then
+        local topts=()
+        [ -z "${REPLAY_BINLOG_STATE:-}" ] ||
+            topts=(--log-bin="$TEST_TMP/$t/binlog/tbin" --server-id=99 --gtid-strict-mode=1)
+        if ! server_start "$t" "${topts[@]}"; then
             fail "$label: start the target for $w workers"
             fail "$label: $w workers: the state equals the expected one"
             continue
@@ -376,6 +384,10 @@ replay_check() {
             got=$(printf '%s\n' "$got" | state_filter "$REPLAY_ONLY_TABLES")
         fi
         is "$got" "$expected" "$label: $w workers: the state equals the expected one"
+        if [ -n "${REPLAY_BINLOG_STATE:-}" ]; then
+            is "$(server_sql "$t" "SELECT @@gtid_binlog_state")" "$REPLAY_BINLOG_STATE" \
+                "$label: $w workers: the target's binlog holds the source's GTIDs only"
+        fi
         if [ -n "${REPLAY_HOOK:-}" ]; then
             "$REPLAY_HOOK" "$t" "$w"
         fi
