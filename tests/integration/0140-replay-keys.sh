@@ -44,7 +44,7 @@ N=${KEYS_ITERATIONS:-50}
 # keys (the parent is gone, or still has children).
 # shellcheck disable=SC2034 # read by run_sessions (replay.sh)
 SESSION_OK_ERRORS="1213 1205 1062 1452 1451"
-plan 33
+plan 39
 
 setup_sql() {
     cat <<'EOF'
@@ -281,8 +281,9 @@ run_format() {
     check $r "$fmt: six concurrent sessions run (with the errors they are meant to meet)"
 
     server_sql "$src" "FLUSH BINARY LOGS"
-    local src_state files
+    local src_state files src_gtids
     src_state=$(db_state "$src")
+    src_gtids=$(server_sql "$src" "SELECT @@gtid_binlog_state")
     server_stop "$src"
     mapfile -t files < <(replay_binlogs "$src")
     ok "$fmt: the workload spans several binlog files (${#files[@]})" test "${#files[@]}" -ge 2
@@ -296,6 +297,14 @@ run_format() {
     is "$pipe" "$src_state" "$fmt: the pipe reproduces the source"
 
     replay_check "$fmt" "$bk" "$pipe" "${files[@]}"
+    # onto a target that keeps a binlog in gtid_strict_mode: no GTID of
+    # binlogfs's own. Not for STATEMENT: there a transaction writes InnoDB
+    # then MyISAM, which the source logged as one group and a target
+    # logging in MIXED (its default) splits in two, so that even the pipe
+    # fails there with ERROR 1950 (doc/replay.md)
+    if [ "$fmt" != STATEMENT ]; then
+        REPLAY_WORKERS=4 REPLAY_BINLOG_STATE=$src_gtids replay_check "$fmt binlogged" "$bk" "$pipe" "${files[@]}"
+    fi
 }
 
 run_format ROW

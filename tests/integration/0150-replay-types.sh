@@ -43,7 +43,7 @@ server_require
 command -v mariadb-binlog >/dev/null || skip_all "mariadb-binlog is not installed"
 BINLOGFS=${BINLOGFS:-$here/../../binlogfs}
 
-plan 17
+plan 21
 
 enum300=$(for ((i = 0; i < 300; i++)); do printf "'e%d'," $i; done)
 enum300="${enum300}'ü日'"
@@ -319,6 +319,7 @@ check $r "the XA steps run"
 
 server_sql src "FLUSH BINARY LOGS"
 src_state=$(db_state src)
+src_gtids=$(server_sql src "SELECT @@gtid_binlog_state")
 server_stop src
 mapfile -t files < <(replay_binlogs src)
 ok "the workload spans several binlog files (${#files[@]})" test "${#files[@]}" -ge 3
@@ -346,4 +347,7 @@ ok "the pipe applies every event" test $? = 0
 is "$pipe" "$src_state" "the pipe reproduces the source"
 
 REPLAY_HOOK=xa_hook replay_check types backup "$pipe" "${files[@]}"
+# onto a target that keeps a binlog in gtid_strict_mode: no GTID of binlogfs's own
+REPLAY_WORKERS=4 REPLAY_BINLOG_STATE=$src_gtids REPLAY_HOOK=xa_hook \
+    replay_check "types binlogged" backup "$pipe" "${files[@]}"
 done_testing
