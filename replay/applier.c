@@ -251,6 +251,7 @@ static void body_reset(Applier *a)
     g_string_truncate(a->body, 0);
     g_array_set_size(a->ends, 0);
     g_array_set_size(a->marks, 0);
+    a->unlogged = FALSE; /* set by the tail that follows, if it is so */
 }
 
 static void render_part(Applier *a, const Part *p)

@@ -396,27 +396,34 @@ static gboolean rows_event(Feeder *f, const BlEvent *ev)
     return TRUE;
 }
 
+/* Whether a Table_map's table is not applied: another database than
+ * --database, or binlogfs's own progress table. Its body after the post
+ * header: [len][db]\0[len][table]\0... */
+static gboolean table_dropped(Feeder *f, const BlEvent *ev, guint phl)
+{
+    gsize n = ev->body_len;
+    if (n <= (gsize)phl + 1)
+        return FALSE;
+    const guint8 *db = ev->body + phl + 1;
+    guint8 len = ev->body[phl];
+    if ((gsize)phl + 1 + len > n)
+        return FALSE;
+    if (db_filtered(f, (const char *)db, len))
+        return TRUE;
+    if ((gsize)phl + 1 + len + 2 > n || (gsize)phl + 1 + len + 2 + db[len + 1] > n)
+        return FALSE;
+    return name_is(f->e->progress_db, db, len) && name_is(f->e->progress_table, db + len + 2, db[len + 1]);
+}
+
 static gboolean table_map_event(Feeder *f, const BlEvent *ev)
 {
     const BlFormat *fmt = bl_reader_format_for(f->reader, ev);
     guint phl = fmt->post_header_len[BL_TABLE_MAP_EVENT];
-    if (ev->body_len > phl + 1) {
-        /* [len][db]\0[len][table]\0 */
-        const guint8 *db = ev->body + phl + 1, *table = NULL;
-        guint8 len = ev->body[phl], tlen = 0;
-        if ((gsize)phl + 1 + len + 2 <= ev->body_len) {
-            tlen = db[len + 1];
-            table = db + len + 2;
-            if ((gsize)(table - ev->body) + tlen > ev->body_len)
-                table = NULL;
-        }
-        if ((phl + 1 + len <= ev->body_len && db_filtered(f, (const char *)db, len)) ||
-            (table && name_is(f->e->progress_db, db, len) && name_is(f->e->progress_table, table, tlen))) {
-            guint64 *id = g_new(guint64, 1);
-            *id = phl == 6 ? bl_u32(ev->body) : bl_u48(ev->body);
-            g_hash_table_add(f->filtered_tables, id);
-            return TRUE;
-        }
+    if (table_dropped(f, ev, phl)) {
+        guint64 *id = g_new(guint64, 1);
+        *id = phl == 6 ? bl_u32(ev->body) : bl_u48(ev->body);
+        g_hash_table_add(f->filtered_tables, id);
+        return TRUE;
     }
     return rows_event(f, ev);
 }

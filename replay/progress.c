@@ -58,16 +58,6 @@ static void unlogged_end(BlConn *c, gboolean on)
         bl_conn_query(c, "SET @@session.sql_log_bin=1", 27, NULL);
 }
 
-static gboolean progress_setup(BlConn *c, const char *db, const char *table, GError **error);
-
-gboolean bl_progress_setup(BlConn *c, const char *db, const char *table, GError **error)
-{
-    gboolean off = unlogged_begin(c);
-    gboolean ok = progress_setup(c, db, table, error);
-    unlogged_end(c, off);
-    return ok;
-}
-
 static gboolean progress_setup(BlConn *c, const char *db, const char *table, GError **error)
 {
     g_autofree char *sql = g_strdup_printf(
@@ -111,6 +101,14 @@ static gboolean progress_setup(BlConn *c, const char *db, const char *table, GEr
     g_string_free(ins, TRUE);
     if (!ok)
         g_prefix_error(error, "cannot fill the progress table %s.%s: ", db, table);
+    return ok;
+}
+
+gboolean bl_progress_setup(BlConn *c, const char *db, const char *table, GError **error)
+{
+    gboolean off = unlogged_begin(c);
+    gboolean ok = progress_setup(c, db, table, error);
+    unlogged_end(c, off);
     return ok;
 }
 

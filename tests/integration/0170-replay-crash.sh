@@ -143,21 +143,8 @@ draw() {
     local n=${#ends[@]} lo=${1:-10} hi=${2:-80}
     echo "${ends[$((n * lo / 100 + (RANDOM * 32768 + RANDOM) % (n * (hi - lo) / 100)))]}"
 }
-# wait_progress PID FILE:POS: 0 once the progress table has reached
-# FILE:POS while PID still runs; 1 if PID ended first
-wait_progress() {
-    local pid=$1 want at
-    want=$(pos_key "$2")
-    while kill -0 "$pid" 2>/dev/null; do
-        at=$(progress_key tgt)
-        if [ -n "$at" ] && [[ ! "$at" < "$want" ]]; then
-            kill -0 "$pid" 2>/dev/null
-            return
-        fi
-        sleep 0.01
-    done
-    return 1
-}
+# wait_progress PID FILE:POS: progress_reaches (oracle.sh) on the target
+wait_progress() { progress_reaches tgt "$@"; }
 
 # ---- kill -9 binlogfs --------------------------------------------------------------------------
 for round in 1 2 3; do

@@ -54,18 +54,12 @@ n=${#ends[@]}
 for round in 1 2 3; do
     lo=$((n * (25 * round - 5) / 100))
     mark=${ends[$((lo + (RANDOM * 32768 + RANDOM) % (n * 15 / 100)))]}
-    want=$(pos_key "$mark")
     "${replay[@]}" 2>>"$TEST_TMP/replay.err" &
     pid=$!
     running=0
-    while kill -0 "$pid" 2>/dev/null; do
-        at=$(progress_key t)
-        if [ -n "$at" ] && [[ ! "$at" < "$want" ]]; then
-            kill -9 "$pid" 2>/dev/null && running=1
-            break
-        fi
-        sleep 0.01
-    done
+    if progress_reaches t "$pid" "$mark"; then
+        kill -9 "$pid" 2>/dev/null && running=1
+    fi
     wait "$pid" 2>/dev/null
     applied=$(server_sql t "SELECT COUNT(*) FROM binlogfs.progress WHERE file <> ''")
     is "$running" 1 "round $round: killed while it ran, past $mark (progress rows: $applied)"

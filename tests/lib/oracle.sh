@@ -18,6 +18,10 @@
 #                            file's number, then the offset)
 #   progress_key NAME        the greatest position of NAME's progress rows
 #                            (binlogfs.progress) as a pos_key, "" if none
+#   progress_reaches NAME PID FILE:POS
+#                            0 once NAME's progress rows have reached
+#                            FILE:POS while process PID still runs; 1 if
+#                            PID ended first
 
 table_states() {
     local name=$1 t cols gen
@@ -89,4 +93,18 @@ progress_key() {
         [[ "$k" > "$best" ]] && best=$k
     done < <(server_sql "$1" "SELECT file, pos FROM binlogfs.progress WHERE file <> ''" 2>/dev/null)
     echo "$best"
+}
+
+progress_reaches() {
+    local name=$1 pid=$2 want at
+    want=$(pos_key "$3")
+    while kill -0 "$pid" 2>/dev/null; do
+        at=$(progress_key "$name")
+        if [ -n "$at" ] && [[ ! "$at" < "$want" ]]; then
+            kill -0 "$pid" 2>/dev/null
+            return
+        fi
+        sleep 0.01
+    done
+    return 1
 }
