@@ -46,9 +46,10 @@ static gboolean unlogged_begin(BlConn *c)
     g_autoptr(GError) err = NULL;
     if (bl_conn_query(c, "SET @@session.sql_log_bin=0", 27, &err))
         return TRUE;
-    g_warning("the target keeps a binlog, and binlogfs's own statements on its progress table will be "
-              "logged there with GTIDs of the target's own (with gtid_strict_mode they conflict with the "
-              "source's): cannot turn sql_log_bin off for them: %s", err->message);
+    g_warning("the target keeps a binlog, and binlogfs's own statements on its progress table (its set-up; "
+              "the update after a DDL, an XA PREPARE or a non-transactional group) will be logged there as "
+              "transactions of their own (with gtid_strict_mode the replay then fails with ERROR 1950): "
+              "cannot turn sql_log_bin off for them: %s", err->message);
     return FALSE;
 }
 
