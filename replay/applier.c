@@ -87,7 +87,7 @@ struct Applier {
     guint64 prev_seq; /* the last job this applier committed */
     gboolean temp_tables;  /* the session may hold temporary tables (it ran
                               a pinned job since it connected) */
-    gboolean target_binlog; /* the target logs what we apply (@@log_bin) */
+    gboolean target_binlog; /* the target logs what we apply (log_bin, sql_log_bin) */
     gboolean may_unlog;     /* the account may change sql_log_bin (BINLOG ADMIN) */
     gboolean unlogged;      /* the tail sent turns sql_log_bin off and on */
     gboolean no_db_refused; /* leaving the database with temporary tables
@@ -478,11 +478,19 @@ static void render_body(Applier *a, Job *j)
     if (bl_render_fde(b, &a->session, j->fde))
         mark(a->marks, b->len, STMT_FDE);
     const BlGtid *g = &j->gtid;
-    if (g->kind == BL_GTID_MARIADB && e->target_is_mariadb) {
+    if (g->kind == BL_GTID_MARIADB && e->target_is_mariadb && a->target_binlog) {
         g_string_append_printf(b,
                                "SET @@session.gtid_domain_id=%u, @@session.server_id=%u, "
                                "@@session.gtid_seq_no=%" G_GUINT64_FORMAT ";\n",
                                g->domain_id, g->server_id, g->seq_no);
+        mark(a->marks, b->len, STMT_OURS);
+    } else if (g->kind == BL_GTID_MARIADB && e->target_is_mariadb && j->kind_hint != BL_TRX_ROWS) {
+        /* nothing logged, so no GTID to give (and gtid_strict_mode checks
+         * gtid_seq_no even then: a target whose binlog is ahead refuses
+         * it under --disable-log-bin); a statement may still read
+         * @@server_id or @@gtid_domain_id, as with mariadb-binlog's output */
+        g_string_append_printf(b, "SET @@session.gtid_domain_id=%u, @@session.server_id=%u;\n", g->domain_id,
+                               g->server_id);
         mark(a->marks, b->len, STMT_OURS);
     }
     /* every job sets it: a DDL or non-transactional statement after a row
@@ -1152,7 +1160,7 @@ static gboolean bl_applier_init_session(Applier *a, GError **error)
 
 Applier *bl_applier_new(BlEngine *e, guint index, GError **error)
 {
-    BlConn *c = bl_conn_open(&e->cfg.target, error);
+    BlConn *c = bl_engine_connect(&e->cfg, error);
     if (!c)
         return NULL;
     g_autofree char *label = g_strdup_printf("worker %u", index);
@@ -1173,9 +1181,7 @@ Applier *bl_applier_new(BlEngine *e, guint index, GError **error)
     a->pev = g_byte_array_new();
     g_cond_init(&a->cond);
     bl_applier_init_session(a, NULL);
-    g_autofree char *log_bin = NULL;
-    a->target_binlog = !bl_conn_query_value(c, "SELECT @@global.log_bin", &log_bin, NULL) ||
-                       !log_bin || !g_str_equal(log_bin, "0");
+    a->target_binlog = bl_engine_session_logs(c);
     /* Without BINLOG ADMIN (or SUPER) the account replays as the pipe
      * would, and the tails that would leave the binlog stay in it: the
      * progress set-up has warned (progress.c). Setting the value the

@@ -42,7 +42,7 @@ static void entry_free(gpointer p)
 
 BlCatalog *bl_catalog_new(BlEngine *e, GError **error)
 {
-    BlConn *c = bl_conn_open(&e->cfg.target, error);
+    BlConn *c = bl_engine_connect(&e->cfg, error);
     if (!c)
         return NULL;
     BlCatalog *cat = g_new0(BlCatalog, 1);

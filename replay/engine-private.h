@@ -159,6 +159,14 @@ void bl_progress_sql(GString *out, const char *db, const char *table, guint work
 char **bl_progress_sql_heads(const char *db, const char *table);
 
 /* engine.c: for the threads */
+/* A new connection to the target with the session every engine
+ * connection needs (--disable-log-bin: sql_log_bin=0, kept over
+ * reconnects and session resets). Fails as bl_conn_open, or when the
+ * target refuses that setting. */
+BlConn *bl_engine_connect(const BlEngineConfig *cfg, GError **error);
+/* Whether what this session commits goes to the target's binlog:
+ * @@global.log_bin and @@session.sql_log_bin (TRUE when unknown). */
+gboolean bl_engine_session_logs(BlConn *c);
 void bl_engine_record_error(BlEngine *e, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 void bl_engine_set_state(BlEngine *e, BlEngineState s);
 /* Job j committed: moves the prefix and the counters. Called by the job's

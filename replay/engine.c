@@ -66,6 +66,32 @@ static gboolean split_table(const BlEngineConfig *config, char **db, char **tabl
     return TRUE;
 }
 
+BlConn *bl_engine_connect(const BlEngineConfig *cfg, GError **error)
+{
+    BlConn *c = bl_conn_open(&cfg->target, error);
+    if (!c || !cfg->disable_log_bin)
+        return c;
+    GError *local = NULL;
+    if (!bl_conn_session_sql(c, "SET @@session.sql_log_bin=0", &local)) {
+        g_set_error(error, BL_ERROR, local->code,
+                    "--disable-log-bin: %s may not keep its sessions out of the target's binlog "
+                    "(SET sql_log_bin=0 needs the BINLOG ADMIN or SUPER privilege): %s",
+                    bl_conn_describe(c), local->message);
+        g_error_free(local);
+        bl_conn_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+gboolean bl_engine_session_logs(BlConn *c)
+{
+    g_autofree char *v = NULL;
+    if (!bl_conn_query_value(c, "SELECT @@global.log_bin AND @@session.sql_log_bin", &v, NULL) || !v)
+        return TRUE;
+    return !g_str_equal(v, "0");
+}
+
 /* A target that keeps a binlog and flushes its logs at every commit,
  * fed in the source's commit order (a window of 1), applies about one
  * transaction per log flush whatever the number of workers: the flushes
@@ -77,7 +103,8 @@ static void note_flush_bound(const BlEngine *e, BlConn *c)
         return;
     g_autofree char *v = NULL;
     if (!bl_conn_query_value(c,
-                             "SELECT CONCAT(@@global.log_bin + 0, ' ', @@global.sync_binlog + 0, ' ', "
+                             "SELECT CONCAT((@@global.log_bin AND @@session.sql_log_bin) + 0, ' ', "
+                             "@@global.sync_binlog + 0, ' ', "
                              "@@global.innodb_flush_log_at_trx_commit + 0)",
                              &v, NULL) || !v)
         return;
@@ -117,7 +144,7 @@ BlEngine *bl_engine_new(const BlEngineConfig *config, GError **error)
     e->state = BL_STATE_IDLE;
     if (!split_table(&e->cfg, &e->progress_db, &e->progress_table, error))
         goto fail;
-    BlConn *c = bl_conn_open(&e->cfg.target, error);
+    BlConn *c = bl_engine_connect(&e->cfg, error);
     if (!c)
         goto fail;
     e->target_is_mariadb = bl_conn_is_mariadb(c);
@@ -154,7 +181,7 @@ gboolean bl_engine_mark_skipped(const BlEngineConfig *config, const char *file, 
     if (!split_table(config, &db, &table, error))
         return FALSE;
     gboolean ok = FALSE;
-    BlConn *c = bl_conn_open(&config->target, error);
+    BlConn *c = bl_engine_connect(config, error);
     if (c) {
         ok = bl_progress_mark_skipped(c, db, table, file, end_pos, gtid, error);
         bl_conn_free(c);

@@ -36,12 +36,14 @@ static void quote(GString *out, const char *s)
  * GTID of its own, in the source's domain, ahead of the source's sequence
  * numbers (gtid_strict_mode then refuses the source's first transaction:
  * ERROR 1950), on every run. TRUE when the session no longer logs; FALSE,
- * with a warning, when it logs as before (no log_bin, or the account may
- * not change sql_log_bin). */
+ * with a warning, when it logs as before (no log_bin or a session that
+ * does not log anyway: --disable-log-bin; or the account may not change
+ * sql_log_bin). */
 static gboolean unlogged_begin(BlConn *c)
 {
     g_autofree char *log_bin = NULL;
-    if (!bl_conn_query_value(c, "SELECT @@global.log_bin", &log_bin, NULL) || !log_bin || !g_str_equal(log_bin, "1"))
+    if (!bl_conn_query_value(c, "SELECT @@global.log_bin AND @@session.sql_log_bin", &log_bin, NULL) ||
+        !log_bin || !g_str_equal(log_bin, "1"))
         return FALSE;
     g_autoptr(GError) err = NULL;
     if (bl_conn_query(c, "SET @@session.sql_log_bin=0", 27, &err))

@@ -40,6 +40,10 @@ typedef struct {
                                    transaction at most (only on a target that
                                    keeps no binlog); 0 = default
                                    (BL_BATCH_DEFAULT), 1 = no batches */
+    gboolean disable_log_bin;   /* every session runs with sql_log_bin=0: the
+                                   replay is kept out of the target's binlog
+                                   (as `mariadb-binlog -D`), so batches are
+                                   allowed there too */
     /* called (from any engine thread, without engine locks held) with
      * each error line as added to the errors ("YYYY-MM-DD HH:MM:SS msg");
      * may be NULL */

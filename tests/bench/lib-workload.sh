@@ -35,7 +35,7 @@
 #   bench_checksums SOCKET        "table rows checksum" of every sbtest
 #                         table (the oracle: compare with the source's)
 #   bench_profile_opts PROFILE TGT   the target server's options of a
-#                         profile (durable, relaxed); binlogs under TGT/binlog
+#                         profile (durable, unlogged: the same server, relaxed); binlogs under TGT/binlog
 #   bench_target_restore TGT      a fresh copy of the backup as TGT/data,
 #                         with empty TGT/run and TGT/binlog (server stopped)
 #   bench_target_warm SOCKET      reads every index of every table once
@@ -153,7 +153,7 @@ bench_restore_backup() {
 
 bench_profile_opts() {
     case $1 in
-    durable)
+    durable | unlogged)
         echo --innodb-flush-log-at-trx-commit=1 --sync-binlog=1 --server-id=2 \
             --log-bin="$2/binlog/target-bin" --log-bin-index="$2/binlog/target-bin.index" \
             --binlog-format=ROW $BENCH_TARGET_OPTS

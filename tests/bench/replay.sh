@@ -16,6 +16,10 @@
 #   durable     innodb_flush_log_at_trx_commit=1, sync_binlog=1, target
 #               binlog on (log_slave_updates=ON for relay)
 #   relaxed     innodb_flush_log_at_trx_commit=2, no target binlog
+#   unlogged    durable's server, with the replay kept out of the target's
+#               binlog: mariadb-binlog -D for the pipe, log_slave_updates=OFF
+#               for relay, --disable-log-bin for binlogfs (the target's
+#               binlog then does not record the replayed transactions)
 #
 # Every run: fresh copy of the backup, the profile's server, buffer pool
 # warmed (every index of every table read once), only the apply is timed,
@@ -31,6 +35,8 @@
 #   essential   pipe, relay single, relay 16 optimistic (durable only),
 #               binlogfs 1/4/8/16, in both profiles (essential-relaxed,
 #               essential-durable: one profile)
+#   unlogged    pipe, relay single, relay 4/16 optimistic, binlogfs
+#               1/4/8/16 in the unlogged profile
 #   rest        the other relay configurations and binlogfs 2
 #   extra       binlogfs with BENCH_EXTRA_WORKERS, both profiles
 #   runs        the runs listed in BENCH_RUNS (see runs() below)
@@ -44,8 +50,9 @@
 # BINLOGFS=path (default build/binlogfs; a private copy is timed).
 # BINLOGFS_OPTS="..." extra options for every binlogfs replay run (e.g.
 # --commit-window=8); they become part of the run's label.
-# BINLOGFS_OPTS_DURABLE, BINLOGFS_OPTS_RELAXED: the same for one profile
-# only (default: BINLOGFS_OPTS). A worker count of "N/W" in the lists
+# BINLOGFS_OPTS_DURABLE, BINLOGFS_OPTS_RELAXED, BINLOGFS_OPTS_UNLOGGED: the
+# same for one profile only (default: BINLOGFS_OPTS; the unlogged profile
+# always adds --disable-log-bin). A worker count of "N/W" in the lists
 # below means N workers with --commit-window=W.
 # BENCH_EXTRA_WORKERS="32 ...": phase "extra" runs binlogfs with these
 # worker counts in both profiles.
@@ -137,6 +144,10 @@ profile_binlogfs_opts() {
     case $1 in
     durable) echo "${BINLOGFS_OPTS_DURABLE-${BINLOGFS_OPTS:-}}" ;;
     relaxed) echo "${BINLOGFS_OPTS_RELAXED-${BINLOGFS_OPTS:-}}" ;;
+    unlogged)
+        local o=${BINLOGFS_OPTS_UNLOGGED-${BINLOGFS_OPTS:-}}
+        echo "--disable-log-bin${o:+ $o}"
+        ;;
     esac
 }
 
@@ -189,6 +200,7 @@ run_one() {
             --skip-slave-start --slave-parallel-threads="$threads")
         [ "$threads" = 0 ] || extra+=(--slave-parallel-mode="$mode")
         [ "$profile" = durable ] && extra+=(--log-slave-updates=ON)
+        [ "$profile" = unlogged ] && extra+=(--log-slave-updates=OFF)
         mkdir -p "$rdir"
         : >"$rdir/relay-bin.index"
         for f in "${FILES[@]}"; do
@@ -228,13 +240,13 @@ run_one() {
     t0=$(now_ns)
     case $method in
     pipe)
-        # shellcheck disable=SC2016 # expanded by the inner bash
+        # shellcheck disable=SC2016 # expanded by the inner bash ($d: -D or nothing)
         timeout -k 10 "$BENCH_RUN_TIMEOUT" bash -c 'set -o pipefail
-            t=$1 res=$2 sock=$3; shift 3
-            "$t" -f "%M %U %S" -o "$res/rss-binlog" mariadb-binlog --no-defaults "$@" |
+            t=$1 res=$2 sock=$3 d=$4; shift 4
+            "$t" -f "%M %U %S" -o "$res/rss-binlog" mariadb-binlog --no-defaults $d "$@" |
                 "$t" -f "%M %U %S" -o "$res/rss-client" mariadb --no-defaults -S "$sock" -uroot \
                     --max-allowed-packet=1G' \
-            pipe "$TIME" "$RES" "$sock" "${FILES[@]}" >>"$log" 2>&1
+            pipe "$TIME" "$RES" "$sock" "$([ "$profile" = unlogged ] && echo -D)" "${FILES[@]}" >>"$log" 2>&1
         rc=$?
         t1=$(now_ns)
         ;;
@@ -350,12 +362,13 @@ write_tables() {
             "target server's VmHWM (includes its warmed buffer pool). One run each:" \
             "runs of the same method vary by up to 20% on these shared machines."
         [ -z "$BENCH_TARGET_OPTS" ] || echo "Every target also ran with: $BENCH_TARGET_OPTS"
-        for profile in durable relaxed; do
+        for profile in durable unlogged relaxed; do
             grep -q "^$profile	" "$RES/runs.tsv" || continue
             echo
             case $profile in
             durable) echo "## durable (innodb_flush_log_at_trx_commit=1, sync_binlog=1, target binlog on, log_slave_updates for relay)" ;;
             relaxed) echo "## relaxed (innodb_flush_log_at_trx_commit=2, no target binlog)" ;;
+            unlogged) echo "## unlogged (durable's server, the replay kept out of its binlog: mariadb-binlog -D, log_slave_updates=OFF, binlogfs --disable-log-bin)" ;;
             esac
             echo
             awk -F'\t' -v p="$profile" -v trx="$TRX" '
@@ -479,6 +492,16 @@ essential_durable() {
     run_one durable binlogfs 4
     run_one durable binlogfs 16
 }
+essential_unlogged() {
+    run_one unlogged pipe
+    run_one unlogged relay 16 optimistic
+    run_one unlogged binlogfs 8
+    run_one unlogged relay 4 optimistic
+    run_one unlogged relay 0 -
+    run_one unlogged binlogfs 1
+    run_one unlogged binlogfs 4
+    run_one unlogged binlogfs 16
+}
 # BENCH_RUNS="PROFILE:METHOD[:ARG...] ...": exactly these runs, in order
 # (e.g. durable:relay:16:optimistic durable:binlogfs:32/32 relaxed:pipe
 # relaxed:relay:single).
@@ -526,13 +549,14 @@ for phase in $phases; do
     essential-relaxed) essential_relaxed ;;
     essential-durable) essential_durable ;;
     rest | bigtrx | extra | runs) "$phase" ;;
+    unlogged) essential_unlogged ;;
     all)
         essential_relaxed
         bigtrx
         essential_durable
         rest
         ;;
-    *) bench_die "unknown phase $phase (all, essential, essential-relaxed, essential-durable, bigtrx, rest, extra, runs)" ;;
+    *) bench_die "unknown phase $phase (all, essential, essential-relaxed, essential-durable, unlogged, bigtrx, rest, extra, runs)" ;;
     esac
 done
 write_tables
