@@ -115,7 +115,8 @@ static void note_flush_bound(const BlEngine *e, BlConn *c)
               "innodb_flush_log_at_trx_commit=%u), and commits come one at a time in the source's order: "
               "expect about one transaction per log flush, whatever --workers says. --commit-window=N lets "
               "N commits share a flush (the target's binlog then holds each GTID less than N places from "
-              "its source position: doc/replay.md)",
+              "its source position: doc/replay.md); --disable-log-bin keeps the replay out of the "
+              "target's binlog and lets consecutive transactions share one commit",
               sync, flush);
 }
 
