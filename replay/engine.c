@@ -12,6 +12,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <mariadb/mysqld_error.h>
+
 #include "engine-private.h"
 
 #define DEFAULT_WORKERS 8
@@ -73,10 +75,14 @@ BlConn *bl_engine_connect(const BlEngineConfig *cfg, GError **error)
         return c;
     GError *local = NULL;
     if (!bl_conn_session_sql(c, "SET @@session.sql_log_bin=0", &local)) {
+        gboolean denied = bl_conn_errno(c) == ER_SPECIFIC_ACCESS_DENIED_ERROR;
         g_set_error(error, BL_ERROR, local->code,
-                    "--disable-log-bin: %s may not keep its sessions out of the target's binlog "
-                    "(SET sql_log_bin=0 needs the BINLOG ADMIN or SUPER privilege): %s",
-                    bl_conn_describe(c), local->message);
+                    "--disable-log-bin: %s cannot keep its sessions out of the target's binlog%s: %s",
+                    bl_conn_describe(c),
+                    denied ? " (SET sql_log_bin=0 needs a privilege the account lacks: on MariaDB "
+                             "BINLOG ADMIN or SUPER)"
+                           : "",
+                    local->message);
         g_error_free(local);
         bl_conn_free(c);
         return NULL;
