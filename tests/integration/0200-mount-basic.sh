@@ -7,7 +7,8 @@
 # refuses an invalid value with EINVAL and a reason in `errors`, unmount
 # leaves no process, and a remount over the same spool resumes (nothing
 # applied twice); a copy cut short by kill -9 is not replayed by the next
-# mount.
+# mount; the mount takes the replay options (-D onto a binlogged target:
+# the tables equal, its binlog not grown).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
@@ -169,4 +170,17 @@ is "$(timeout 120 cat "$mnt/wait")" idle "replay is idle"
 mount_stop m4
 check $? "the last unmount exits 0"
 is "$(table_states tgt)" "$src_state" "every table still equals the source's"
+
+# ---- the mount takes the replay options: -D onto a target with a binlog ----
+backup_datadir backup tgtlog
+server_start tgtlog --log-bin="$TEST_TMP/tgtlog/binlog/tbin" --server-id=2 || bail_out "cannot start tgtlog"
+before=$(server_sql tgtlog "SHOW MASTER STATUS" | cut -f1,2)
+mount_start m5 "$TEST_TMP/mnt5" "$TEST_TMP/spool5" --socket="$(server_sock tgtlog)" --user=root -D
+check $? "binlogfs mount -D starts"
+cp "${files[@]}" "$TEST_TMP/mnt5/binlogs/"
+is "$(timeout 120 cat "$TEST_TMP/mnt5/wait")" idle "mount -D: the binlogs are applied"
+is "$(table_states tgtlog)" "$src_state" "mount -D: every table equals the source's"
+is "$(server_sql tgtlog "SHOW MASTER STATUS" | cut -f1,2)" "$before" "mount -D: the target's binlog has not grown"
+mount_stop m5
+check $? "mount -D: unmount exits 0"
 done_testing
