@@ -64,7 +64,7 @@ static const char *const o_keys[] = {
     "host",     "port",          "socket",  "user",           "password",      "defaults-file",
     "defaults-extra-file", "datadir", "workers", "start-at", "stop-at",       "database",
     "rewrite-db", "exclude-gtids", "progress-table", "tmpdir", "commit-window", "batch", "memory-limit",
-    "spool",    "quiet",
+    "disable-log-bin", "spool", "quiet",
 };
 
 typedef struct {

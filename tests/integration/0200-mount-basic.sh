@@ -7,8 +7,9 @@
 # refuses an invalid value with EINVAL and a reason in `errors`, unmount
 # leaves no process, and a remount over the same spool resumes (nothing
 # applied twice); a copy cut short by kill -9 is not replayed by the next
-# mount; the mount takes the replay options (-D onto a binlogged target:
-# the tables equal, its binlog not grown).
+# mount; the mount takes the replay options, also as -o (-o
+# disable_log_bin onto a binlogged target: the tables equal, its binlog
+# not grown).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
@@ -175,8 +176,9 @@ is "$(table_states tgt)" "$src_state" "every table still equals the source's"
 backup_datadir backup tgtlog
 server_start tgtlog --log-bin="$TEST_TMP/tgtlog/binlog/tbin" --server-id=2 || bail_out "cannot start tgtlog"
 before=$(server_sql tgtlog "SHOW MASTER STATUS" | cut -f1,2)
-mount_start m5 "$TEST_TMP/mnt5" "$TEST_TMP/spool5" --socket="$(server_sock tgtlog)" --user=root -D
-check $? "binlogfs mount -D starts"
+mount_start m5 "$TEST_TMP/mnt5" "$TEST_TMP/spool5" --socket="$(server_sock tgtlog)" --user=root \
+    -o workers=2,disable_log_bin
+check $? "binlogfs mount -o disable_log_bin (the fstab form of -D) starts"
 cp "${files[@]}" "$TEST_TMP/mnt5/binlogs/"
 is "$(timeout 120 cat "$TEST_TMP/mnt5/wait")" idle "mount -D: the binlogs are applied"
 is "$(table_states tgtlog)" "$src_state" "mount -D: every table equals the source's"
