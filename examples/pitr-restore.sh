@@ -10,6 +10,9 @@
 #
 # To replay into a running server instead, replace --datadir with the
 # mysql client options (--socket=... --user=... or --defaults-file=...).
+# If that server keeps a binlog and nothing needs the replay in it (its
+# replicas will be rebuilt), add -D (--disable-log-bin, as mariadb-binlog
+# -D): much faster on durable settings (README, Measured).
 set -euo pipefail
 
 DATADIR=${DATADIR:-/var/lib/mysql-restore}        # the restored backup
