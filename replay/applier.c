@@ -434,7 +434,7 @@ static void render_tail(Applier *a, Job *j, const char *wm_file, guint64 wm_pos)
     gboolean unlogged = a->target_binlog && a->may_unlog && (!commits || nontrans);
     a->unlogged = unlogged;
     if (unlogged) {
-        g_string_append(t, "SET @@session.sql_log_bin=0;\n");
+        g_string_append(t, BL_SQL_LOG_BIN_OFF ";\n");
         mark(a->tail_marks, t->len, STMT_OURS);
     }
     if (render_progress_events(a, j, wm_file, wm_pos)) {
@@ -444,7 +444,7 @@ static void render_tail(Applier *a, Job *j, const char *wm_file, guint64 wm_pos)
         mark(a->tail_marks, t->len, STMT_OURS);
     }
     if (unlogged) {
-        g_string_append(t, "SET @@session.sql_log_bin=1;\n");
+        g_string_append(t, BL_SQL_LOG_BIN_ON ";\n");
         mark(a->tail_marks, t->len, STMT_OURS);
     }
     if (commits && !nontrans) {
@@ -545,7 +545,7 @@ static gboolean leave_db(Applier *a, GError **error)
     if (a->no_db_refused)
         return TRUE;
     g_autoptr(GString) sql = g_string_new(NULL);
-    if (a->target_binlog && !bl_conn_query(a->conn, "SET @@session.sql_log_bin=0", 27, error)) {
+    if (a->target_binlog && !bl_conn_query(a->conn, BL_SQL_LOG_BIN_OFF, sizeof BL_SQL_LOG_BIN_OFF - 1, error)) {
         if (bl_conn_errno(a->conn) != ER_SPECIFIC_ACCESS_DENIED_ERROR)
             return FALSE;
         g_clear_error(error);
@@ -560,12 +560,12 @@ static gboolean leave_db(Applier *a, GError **error)
                            "DROP DATABASE `binlogfs_nodb_%u`",
                            a->index, a->index, a->index);
     if (a->target_binlog)
-        g_string_append(sql, "; SET @@session.sql_log_bin=1");
+        g_string_append(sql, "; " BL_SQL_LOG_BIN_ON);
     if (!bl_conn_query(a->conn, sql->str, sql->len, error)) {
         /* never go on with sql_log_bin=0 (if this fails too, the
          * connection is gone) */
         if (a->target_binlog)
-            bl_conn_query(a->conn, "SET @@session.sql_log_bin=1", 27, NULL);
+            bl_conn_query(a->conn, BL_SQL_LOG_BIN_ON, sizeof BL_SQL_LOG_BIN_ON - 1, NULL);
         return FALSE;
     }
     a->session.db = BL_DB_NONE;
@@ -589,7 +589,7 @@ static RunResult classify(Applier *a, GError *error)
     /* a tail that failed between its sql_log_bin=0 and =1: what comes next
      * on this session must be logged (a new session is, by default) */
     if (a->unlogged && r != RUN_RECONNECT)
-        bl_conn_query(a->conn, "SET @@session.sql_log_bin=1", 27, NULL);
+        bl_conn_query(a->conn, BL_SQL_LOG_BIN_ON, sizeof BL_SQL_LOG_BIN_ON - 1, NULL);
     a->unlogged = FALSE;
     return r;
 }
@@ -1186,7 +1186,7 @@ Applier *bl_applier_new(BlEngine *e, guint index, GError **error)
      * would, and the tails that would leave the binlog stay in it: the
      * progress set-up has warned (progress.c). Setting the value the
      * session has is the test. */
-    a->may_unlog = a->target_binlog && (bl_conn_query(c, "SET @@session.sql_log_bin=1", 27, NULL) ||
+    a->may_unlog = a->target_binlog && (bl_conn_query(c, BL_SQL_LOG_BIN_ON, sizeof BL_SQL_LOG_BIN_ON - 1, NULL) ||
                                         bl_conn_errno(c) != ER_SPECIFIC_ACCESS_DENIED_ERROR);
     char name[16];
     g_snprintf(name, sizeof name, "applier-%u", index);

@@ -158,6 +158,11 @@ void bl_progress_sql(GString *out, const char *db, const char *table, guint work
  * into holds them, and the feeder does not apply them. */
 char **bl_progress_sql_heads(const char *db, const char *table);
 
+/* The session's binlog switch, as sent (bl_conn_query takes the length:
+ * sizeof - 1). */
+#define BL_SQL_LOG_BIN_OFF "SET @@session.sql_log_bin=0"
+#define BL_SQL_LOG_BIN_ON "SET @@session.sql_log_bin=1"
+
 /* engine.c: for the threads */
 /* A new connection to the target with the session every engine
  * connection needs (--disable-log-bin: sql_log_bin=0, kept over

@@ -74,7 +74,7 @@ BlConn *bl_engine_connect(const BlEngineConfig *cfg, GError **error)
     if (!c || !cfg->disable_log_bin)
         return c;
     GError *local = NULL;
-    if (!bl_conn_session_sql(c, "SET @@session.sql_log_bin=0", &local)) {
+    if (!bl_conn_session_sql(c, BL_SQL_LOG_BIN_OFF, &local)) {
         gboolean denied = bl_conn_errno(c) == ER_SPECIFIC_ACCESS_DENIED_ERROR;
         g_set_error(error, BL_ERROR, local->code,
                     "--disable-log-bin: %s cannot keep its sessions out of the target's binlog%s: %s",

@@ -41,12 +41,10 @@ static void quote(GString *out, const char *s)
  * sql_log_bin). */
 static gboolean unlogged_begin(BlConn *c)
 {
-    g_autofree char *log_bin = NULL;
-    if (!bl_conn_query_value(c, "SELECT @@global.log_bin AND @@session.sql_log_bin", &log_bin, NULL) ||
-        !log_bin || !g_str_equal(log_bin, "1"))
+    if (!bl_engine_session_logs(c))
         return FALSE;
     g_autoptr(GError) err = NULL;
-    if (bl_conn_query(c, "SET @@session.sql_log_bin=0", 27, &err))
+    if (bl_conn_query(c, BL_SQL_LOG_BIN_OFF, sizeof BL_SQL_LOG_BIN_OFF - 1, &err))
         return TRUE;
     g_warning("the target keeps a binlog, and binlogfs's own statements on its progress table (its set-up; "
               "the update after a DDL, an XA PREPARE or a non-transactional group) will be logged there as "
@@ -58,7 +56,7 @@ static gboolean unlogged_begin(BlConn *c)
 static void unlogged_end(BlConn *c, gboolean on)
 {
     if (on)
-        bl_conn_query(c, "SET @@session.sql_log_bin=1", 27, NULL);
+        bl_conn_query(c, BL_SQL_LOG_BIN_ON, sizeof BL_SQL_LOG_BIN_ON - 1, NULL);
 }
 
 static gboolean progress_setup(BlConn *c, const char *db, const char *table, GError **error)

@@ -106,22 +106,14 @@ server_stop unlogged
 
 # -D across reconnects.
 start_target kill --gtid-strict-mode=1
-server_sql kill "CREATE USER blocker@localhost; GRANT SELECT, UPDATE ON app.* TO blocker@localhost" ||
-    bail_out "cannot create the blocker account"
 before=$(binlog_end kill)
 "$BINLOGFS" replay -q --socket="$(server_sock kill)" -uroot --workers=4 -D "${files[0]}" 2>"$TEST_TMP/kill1.err"
 check $? "reconnect: the first file exits 0"
-mkfifo "$TEST_TMP/blocker.in"
-"$MARIADB_CLIENT" --no-defaults --socket="$(server_sock kill)" -ublocker -N -B --unbuffered \
-    <"$TEST_TMP/blocker.in" >"$TEST_TMP/blocker.out" 2>&1 &
-blocker=$!
-exec 7>"$TEST_TMP/blocker.in"
-echo "BEGIN; SELECT id FROM app.t WHERE id = 150 FOR UPDATE;" >&7
-for _ in $(seq 1 500); do
-    [ -s "$TEST_TMP/blocker.out" ] && break
-    sleep 0.01
-done
-is "$(cat "$TEST_TMP/blocker.out")" 150 "reconnect: a client holds the lock of row 150"
+session_open kill blk
+session_sql blk "SELECT CONNECTION_ID()" "BEGIN" "SELECT id FROM app.t WHERE id = 150 FOR UPDATE"
+session_sync blk
+blocker_id=$(head -n 1 "$TEST_TMP/.sessions/blk.out")
+like "$(cat "$TEST_TMP/.sessions/blk.out")" "^150$" "reconnect: a client holds the lock of row 150"
 "$BINLOGFS" replay -q --socket="$(server_sock kill)" -uroot --workers=4 -D "${files[@]}" 2>"$TEST_TMP/kill2.err" &
 pid=$!
 waiting=0
@@ -132,14 +124,14 @@ for _ in $(seq 1 800); do
     sleep 0.01
 done
 cmp_ok "$waiting" -gt 0 "reconnect: a binlogfs session waits for the lock"
-killed=$(server_sql kill "SELECT COUNT(*) FROM information_schema.processlist WHERE user = 'root' AND id <> CONNECTION_ID()")
+others="user = 'root' AND id NOT IN (CONNECTION_ID(), $blocker_id)"
+killed=$(server_sql kill "SELECT COUNT(*) FROM information_schema.processlist WHERE $others")
 server_sql kill "SELECT CONCAT('KILL CONNECTION ', id, ';') FROM information_schema.processlist
-    WHERE user = 'root' AND id <> CONNECTION_ID()" >"$TEST_TMP/kill.sql"
+    WHERE $others" >"$TEST_TMP/kill.sql"
 server_sql_file kill "$TEST_TMP/kill.sql"
 cmp_ok "$killed" -ge 4 "reconnect: binlogfs's connections killed ($killed)"
-echo "COMMIT;" >&7
-exec 7>&-
-wait "$blocker"
+session_sql blk "COMMIT"
+session_close blk
 wait "$pid"
 check $? "reconnect: the replay exits 0"
 cmp_ok "$(sed -n '/KILL CONNECTION/,$p' "$TEST_TMP/kill.general.log" | grep -c "SET @@session.sql_log_bin=0")" \
